@@ -109,19 +109,19 @@ struct NetFigures {
   std::optional<double> jitter_up_ms;    ///< `jitter`
   std::optional<double> jitter_down_ms;  ///< `outJitter`
   // Loss in units of 0.01 % (1000 = 10 %).
-  std::optional<double> audio_loss_up;         ///< `lostPacketRate`
-  std::optional<double> audio_loss_down;       ///< `audioOutLossPacketRate`
-  std::optional<double> video_loss_up;         ///< `videoInLossPacketRate`
-  std::optional<double> video_loss_down;       ///< `videoOutLossPacketRate`
-  std::optional<double> screen_loss_up;        ///< `assistVideoInLossPacketRate`
-  std::optional<double> screen_loss_down;      ///< `assistVideoOutLossPacketRate`
+  std::optional<double> audio_loss_up;     ///< `lostPacketRate`
+  std::optional<double> audio_loss_down;   ///< `audioOutLossPacketRate`
+  std::optional<double> video_loss_up;     ///< `videoInLossPacketRate`
+  std::optional<double> video_loss_down;   ///< `videoOutLossPacketRate`
+  std::optional<double> screen_loss_up;    ///< `assistVideoInLossPacketRate`
+  std::optional<double> screen_loss_down;  ///< `assistVideoOutLossPacketRate`
   // Traffic in units of 100 bit/s.
-  std::optional<double> audio_flux_up;    ///< `fluxOut` (terminal → server; inverted naming)
-  std::optional<double> audio_flux_down;  ///< `fluxIn`
-  std::optional<double> video_flux_up;    ///< `videoFluxOut`
-  std::optional<double> video_flux_down;  ///< `videoFluxIn`
-  std::optional<double> screen_flux_up;   ///< `assistVideoFluxOut`
-  std::optional<double> screen_flux_down; ///< `assistVideoFluxIn`
+  std::optional<double> audio_flux_up;     ///< `fluxOut` (terminal → server; inverted naming)
+  std::optional<double> audio_flux_down;   ///< `fluxIn`
+  std::optional<double> video_flux_up;     ///< `videoFluxOut`
+  std::optional<double> video_flux_down;   ///< `videoFluxIn`
+  std::optional<double> screen_flux_up;    ///< `assistVideoFluxOut`
+  std::optional<double> screen_flux_down;  ///< `assistVideoFluxIn`
 };
 
 /// One NetConditionNotify (or understood NetworkQualityNotify) item.
