@@ -1,0 +1,35 @@
+#pragma once
+/// Command-line flags of huawei_meeting_exporter (spec/interface.md "Command line").
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hme::app {
+
+/// Parsed command line, with the documented defaults.
+struct CommandLine {
+  std::string config_file = "huawei_meeting_exporter.yml";
+  std::vector<std::string> listen_addresses;  ///< empty means the default ":9877"
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool demo = false;
+  bool check_config = false;
+  bool version = false;
+  bool help = false;
+};
+
+/// A flag was unknown, lacked a value or had a bad one; the message names the flag.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses `--name=value` and `--name value` forms. Throws UsageError.
+CommandLine parseCommandLine(const std::vector<std::string>& args);
+
+/// The `--help` text: one line per flag with its default.
+std::string usageText();
+
+}  // namespace hme::app
