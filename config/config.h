@@ -1,0 +1,144 @@
+#pragma once
+// The exporter's configuration: plain structs with the defaults of interface.md ("Config file
+// (YAML)") and a strict loader. Nothing here touches the network; the loader reads the config
+// file, the password files and the CA bundle, nothing else.
+
+#include <chrono>
+#include <cstddef>
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hme::config {
+
+/// A secret string (a host password). It deliberately has no operator<< and no implicit
+/// conversion to std::string, so it cannot end up in a log line, metric or error message by
+/// accident: read it with value() exactly where it is sent. Value type, not synchronized.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  /// The secret itself. Never log it.
+  const std::string& value() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  friend bool operator==(const Secret& a, const Secret& b) { return a.value_ == b.value_; }
+  friend bool operator!=(const Secret& a, const Secret& b) { return !(a == b); }
+
+ private:
+  std::string value_;
+};
+/// Printing a Secret is a compile error on purpose.
+std::ostream& operator<<(std::ostream&, const Secret&) = delete;
+
+/// `api:` — where the REST/WSS service lives and how TLS is checked.
+struct ApiConfig {
+  std::string url = "https://api.meeting.huaweicloud.com";  ///< https:// only, no trailing '/'
+  std::string ca_file;  ///< extra PEM bundle (resolved path); empty = system store only
+  bool insecure_skip_verify = false;
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);  ///< per REST call / handshake
+};
+
+/// The 11 push types subscribed to by default, in interface.md order.
+const std::vector<std::string>& defaultSubscribeTypes();
+/// Every push type `session.subscribe` accepts: the defaults plus RealTimeSubtitleNotify.
+const std::vector<std::string>& knownSubscribeTypes();
+
+/// `session:` — timings and limits of one meeting's WebSocket session.
+struct SessionConfig {
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(60);  ///< 0 < x < 180s
+  std::chrono::milliseconds heartbeat_timeout = std::chrono::seconds(90);   ///< > interval
+  std::chrono::milliseconds backoff_initial = std::chrono::seconds(1);      ///< ≤ backoff_max
+  std::chrono::milliseconds backoff_max = std::chrono::seconds(60);
+  std::chrono::milliseconds token_refresh_before = std::chrono::minutes(5);  ///< > 0
+  std::size_t max_frame_bytes = 1048576;                                     ///< 4KiB..64MiB
+  std::vector<std::string> subscribe = defaultSubscribeTypes();  ///< non-empty, no duplicates
+};
+
+/// `metrics.poor_network:` — thresholds above which a participant's network counts as poor.
+struct PoorNetworkConfig {
+  double packet_loss_ratio = 0.05;  ///< 0..1
+  std::chrono::milliseconds rtt = std::chrono::milliseconds(300);
+  std::chrono::milliseconds jitter = std::chrono::milliseconds(50);
+};
+
+/// `metrics:` — what the exporter publishes and for how long.
+struct MetricsConfig {
+  bool participant_series = true;
+  bool participant_names = false;
+  std::size_t max_participants_per_meeting = 1000;  ///< ≥ 1
+  std::chrono::milliseconds ended_meeting_retention = std::chrono::minutes(5);
+  PoorNetworkConfig poor_network;
+};
+
+/// One entry of `meetings:`.
+struct MeetingConfig {
+  std::string id;        ///< the meeting ID: a non-empty string of digits
+  Secret host_password;  ///< resolved from host_password, host_password_file or ${VAR}
+};
+
+/// The whole config file. A default-constructed Config is the built-in default (no meetings).
+struct Config {
+  ApiConfig api;
+  SessionConfig session;
+  MetricsConfig metrics;
+  std::vector<MeetingConfig> meetings;  ///< may be empty (demo and discovery modes)
+};
+
+/// Field-by-field equality, e.g. to tell on reload which parts changed.
+bool operator==(const ApiConfig& a, const ApiConfig& b);
+bool operator==(const SessionConfig& a, const SessionConfig& b);
+bool operator==(const PoorNetworkConfig& a, const PoorNetworkConfig& b);
+bool operator==(const MetricsConfig& a, const MetricsConfig& b);
+bool operator==(const MeetingConfig& a, const MeetingConfig& b);
+bool operator==(const Config& a, const Config& b);
+inline bool operator!=(const ApiConfig& a, const ApiConfig& b) { return !(a == b); }
+inline bool operator!=(const SessionConfig& a, const SessionConfig& b) { return !(a == b); }
+inline bool operator!=(const PoorNetworkConfig& a, const PoorNetworkConfig& b) { return !(a == b); }
+inline bool operator!=(const MetricsConfig& a, const MetricsConfig& b) { return !(a == b); }
+inline bool operator!=(const MeetingConfig& a, const MeetingConfig& b) { return !(a == b); }
+inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
+
+/// A bad config. The message starts with the key path (`meetings[1].host_password_file: …`,
+/// `session.heartbeat_interval: …`) and never contains a password.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Reads and validates the config file at `path`; relative file paths inside it resolve against
+/// the file's folder. Throws ConfigError (`cannot read config file "<path>": <reason>` when the
+/// file itself cannot be read). Reads the environment: do not call concurrently with setenv().
+Config loadConfigFile(const std::string& path);
+
+/// Parses and validates config text. Relative `ca_file` / `host_password_file` paths resolve
+/// against `base_dir` (empty: the current directory). `${VAR}` is replaced by the environment
+/// variable VAR in the string keys (api.url, api.ca_file, meetings[].id, host_password,
+/// host_password_file); `$$` is a literal `$`, any other `$` stays as it is; one pass, no
+/// recursion. A password file's trailing newlines are stripped. Throws ConfigError.
+Config loadConfigText(const std::string& yaml, const std::string& base_dir);
+
+/// Parses a Prometheus duration: integers with units, largest first, each unit at most once
+/// (`500ms`, `30s`, `5m`, `1h30m`, `2d`, `1w`, `1y` = 365d); a bare `0` is zero. Throws
+/// std::invalid_argument with the reason (empty, negative, unknown unit, missing unit, order,
+/// too large).
+std::chrono::milliseconds parseDuration(std::string_view text);
+
+/// Formats a duration the way Prometheus does, largest units first: 90000ms → `1m30s`, 0 → `0s`.
+std::string formatDuration(std::chrono::milliseconds d);
+
+/// Parses a byte size: a plain integer (bytes) or an integer with B, KiB, MiB or GiB. Decimal
+/// units (KB, MB, k…) are rejected on purpose: half of their users mean 1024 and half 1000.
+/// Throws std::invalid_argument with the reason.
+std::size_t parseSize(std::string_view text);
+
+/// Formats a size with the largest exact binary unit: 1048576 → `1MiB`, 1000 → `1000B`.
+std::string formatSize(std::size_t bytes);
+
+/// A one-line summary for the start-up log and --check-config: API URL, TLS settings, session
+/// timings, metrics options and the number of meetings. Never contains a password.
+std::string describe(const Config& config);
+
+}  // namespace hme::config

@@ -1,0 +1,424 @@
+// The strict YAML loader. It walks the document by hand (never Node::as<T>) so that every error
+// names the key path and no yaml-cpp message can echo a value it should not.
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <system_error>
+
+#include "config/config.h"
+
+namespace hme::config {
+namespace {
+
+using Node = YAML::Node;
+using std::chrono::milliseconds;
+using Keys = std::vector<std::string_view>;
+
+constexpr std::size_t kMaxConfigBytes = 16 << 20;
+constexpr std::size_t kMaxPasswordBytes = 64 << 10;  // also stops a mistaken /dev/zero early
+constexpr milliseconds kServerSilenceLimit = std::chrono::seconds(180);
+constexpr std::size_t kMinFrameBytes = 4 << 10;
+constexpr std::size_t kMaxFrameBytes = 64 << 20;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ConfigError(path + ": " + what);
+}
+
+std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string joinKeys(const Keys& keys) {
+  std::string out;
+  for (std::string_view k : keys) out += (out.empty() ? "" : ", ") + std::string(k);
+  return out;
+}
+
+// Scalars are echoed only where the key can never hold a secret.
+std::string kindOf(const Node& node, bool echo_scalar) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return echo_scalar ? quote(node.Scalar()) : "a single value";
+    default:
+      return "nothing";
+  }
+}
+
+const std::string& scalar(const Node& node, const std::string& path, const char* expected) {
+  if (!node.IsScalar())
+    fail(path, std::string("expected ") + expected + ", got " + kindOf(node, true));
+  return node.Scalar();
+}
+
+// Reads a whole file, at most max_bytes. Returns the reason on failure, nullopt on success.
+std::optional<std::string> readFile(const std::string& path, std::size_t max_bytes,
+                                    std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::generic_category().message(errno);
+  std::optional<std::string> error;
+  out.clear();
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = std::generic_category().message(errno);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) {
+      error = "larger than " + formatSize(max_bytes);
+      break;
+    }
+  }
+  ::close(fd);
+  if (error) out.clear();
+  return error;
+}
+
+std::string resolvePath(const std::string& base_dir, const std::string& path) {
+  if (base_dir.empty() || path.front() == '/') return path;
+  return base_dir.back() == '/' ? base_dir + path : base_dir + "/" + path;
+}
+
+bool isVarName(std::string_view name) {
+  const auto word = [](char c) { return c == '_' || std::isalnum(static_cast<unsigned char>(c)); };
+  return !name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
+         std::all_of(name.begin(), name.end(), word);
+}
+
+// ${VAR} → environment, $$ → $, any other $ is literal (passwords contain dollars). The errors
+// never quote the text: it may be a password.
+std::string expandEnv(const std::string& text, const std::string& path) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    if (text[i] != '$' || (next != '$' && next != '{')) {
+      out += text[i];
+    } else if (next == '$') {
+      out += '$';
+      ++i;
+    } else {
+      const std::size_t close = text.find('}', i + 2);
+      if (close == std::string::npos) fail(path, "unterminated ${ (write $$ for a literal $)");
+      const std::string name = text.substr(i + 2, close - i - 2);
+      if (!isVarName(name)) {
+        fail(path, "invalid variable name in ${...} (letters, digits and _; $$ is a literal $)");
+      }
+      const char* value = std::getenv(name.c_str());
+      if (value == nullptr) fail(path, "environment variable " + name + " is not set");
+      out += value;
+      i = close;
+    }
+  }
+  return out;
+}
+
+// Calls visit(key, value, key_path) for each entry of a map, rejecting unknown and repeated keys.
+// A null node (`api:` with nothing under it) keeps every default.
+template <typename Visit>
+void forEachKey(const Node& node, const std::string& path, const Keys& allowed, bool echo,
+                Visit&& visit) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) fail(path, "expected a map, got " + kindOf(node, echo));
+  std::vector<std::string> seen;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar())
+      fail(path.empty() ? "config" : path, "keys must be names, got " + kindOf(entry.first, false));
+    const std::string& key = entry.first.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      fail(key_path, "unknown key (allowed: " + joinKeys(allowed) + ")");
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) fail(key_path, "duplicate key");
+    seen.push_back(key);
+    visit(key, entry.second, key_path);
+  }
+}
+
+std::string stringValue(const Node& node, const std::string& path) {
+  return expandEnv(scalar(node, path, "a string"), path);
+}
+
+bool boolValue(const Node& node, const std::string& path) {
+  const std::string& text = scalar(node, path, "true or false");
+  bool value = false;
+  if (!YAML::convert<bool>::decode(node, value)) {
+    fail(path, "expected true or false, got " + quote(text));
+  }
+  return value;
+}
+
+milliseconds durationValue(const Node& node, const std::string& path) {
+  const std::string& text = scalar(node, path, "a duration like 30s or 5m");
+  try {
+    return parseDuration(text);
+  } catch (const std::invalid_argument& e) {
+    fail(path, e.what());
+  }
+}
+
+milliseconds positiveDuration(const Node& node, const std::string& path) {
+  const milliseconds d = durationValue(node, path);
+  if (d <= milliseconds(0)) fail(path, "must be positive, got " + formatDuration(d));
+  return d;
+}
+
+void parseApi(const Node& node, const std::string& path, const std::string& base_dir,
+              ApiConfig& api) {
+  forEachKey(node, path, {"url", "ca_file", "insecure_skip_verify", "timeout"}, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
+               if (key == "url") {
+                 api.url = stringValue(value, key_path);
+                 if (api.url.rfind("https://", 0) != 0) {
+                   fail(key_path,
+                        "must start with https:// (TLS is always verified), got " + quote(api.url));
+                 }
+                 while (api.url.size() > 8 && api.url.back() == '/') api.url.pop_back();
+                 if (api.url.size() == 8) fail(key_path, "must name a host after https://");
+               } else if (key == "ca_file") {
+                 api.ca_file = stringValue(value, key_path);
+                 if (api.ca_file.empty()) return;
+                 api.ca_file = resolvePath(base_dir, api.ca_file);
+                 std::string pem;
+                 if (auto error = readFile(api.ca_file, kMaxConfigBytes, pem)) {
+                   fail(key_path, "cannot read " + quote(api.ca_file) + ": " + *error);
+                 }
+                 if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+                   fail(key_path, quote(api.ca_file) + " contains no PEM certificate");
+                 }
+               } else if (key == "insecure_skip_verify") {
+                 api.insecure_skip_verify = boolValue(value, key_path);
+               } else {
+                 api.timeout = positiveDuration(value, key_path);
+               }
+             });
+}
+
+std::vector<std::string> subscribeValue(const Node& node, const std::string& path) {
+  if (!node.IsSequence()) fail(path, "expected a list of push types, got " + kindOf(node, true));
+  const std::vector<std::string>& known = knownSubscribeTypes();
+  std::vector<std::string> types;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    const std::string& type = scalar(node[i], item_path, "a push type name");
+    if (std::find(known.begin(), known.end(), type) == known.end()) {
+      fail(item_path, "unknown type " + quote(type) +
+                          " (known: " + joinKeys(Keys(known.begin(), known.end())) + ")");
+    }
+    if (std::find(types.begin(), types.end(), type) != types.end()) {
+      fail(item_path, "duplicate type " + quote(type));
+    }
+    types.push_back(type);
+  }
+  if (types.empty()) fail(path, "must list at least one type");
+  return types;
+}
+
+void parseSession(const Node& node, const std::string& path, SessionConfig& session) {
+  forEachKey(node, path,
+             {"heartbeat_interval", "heartbeat_timeout", "backoff_initial", "backoff_max",
+              "token_refresh_before", "max_frame_bytes", "subscribe"},
+             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
+               if (key == "heartbeat_interval") {
+                 session.heartbeat_interval = positiveDuration(value, key_path);
+                 if (session.heartbeat_interval >= kServerSilenceLimit) {
+                   fail(key_path,
+                        "must be below 180s (the server closes silent sockets after 180s), got " +
+                            formatDuration(session.heartbeat_interval));
+                 }
+               } else if (key == "heartbeat_timeout") {
+                 session.heartbeat_timeout = positiveDuration(value, key_path);
+               } else if (key == "backoff_initial") {
+                 session.backoff_initial = positiveDuration(value, key_path);
+               } else if (key == "backoff_max") {
+                 session.backoff_max = positiveDuration(value, key_path);
+               } else if (key == "token_refresh_before") {
+                 session.token_refresh_before = positiveDuration(value, key_path);
+               } else if (key == "max_frame_bytes") {
+                 try {
+                   session.max_frame_bytes = parseSize(scalar(value, key_path, "a size like 1MiB"));
+                 } catch (const std::invalid_argument& e) {
+                   fail(key_path, e.what());
+                 }
+                 if (session.max_frame_bytes < kMinFrameBytes ||
+                     session.max_frame_bytes > kMaxFrameBytes) {
+                   fail(key_path, "must be between 4KiB and 64MiB, got " +
+                                      formatSize(session.max_frame_bytes));
+                 }
+               } else {
+                 session.subscribe = subscribeValue(value, key_path);
+               }
+             });
+  // Cross-key rules, checked once every key of the section is known.
+  if (session.heartbeat_timeout <= session.heartbeat_interval) {
+    fail(path + ".heartbeat_timeout", "must exceed heartbeat_interval (" +
+                                          formatDuration(session.heartbeat_interval) + "), got " +
+                                          formatDuration(session.heartbeat_timeout));
+  }
+  if (session.backoff_initial > session.backoff_max) {
+    fail(path + ".backoff_initial", "must not exceed backoff_max (" +
+                                        formatDuration(session.backoff_max) + "), got " +
+                                        formatDuration(session.backoff_initial));
+  }
+}
+
+void parseMetrics(const Node& node, const std::string& path, MetricsConfig& metrics) {
+  forEachKey(node, path,
+             {"participant_series", "participant_names", "max_participants_per_meeting",
+              "ended_meeting_retention", "poor_network"},
+             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
+               if (key == "participant_series") {
+                 metrics.participant_series = boolValue(value, key_path);
+               } else if (key == "participant_names") {
+                 metrics.participant_names = boolValue(value, key_path);
+               } else if (key == "max_participants_per_meeting") {
+                 const std::string& text = scalar(value, key_path, "an integer");
+                 std::int64_t n = 0;
+                 const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+                 if (ec != std::errc() || end != text.data() + text.size()) {
+                   fail(key_path, "expected an integer, got " + quote(text));
+                 }
+                 if (n < 1) fail(key_path, "must be at least 1, got " + text);
+                 metrics.max_participants_per_meeting = static_cast<std::size_t>(n);
+               } else if (key == "ended_meeting_retention") {
+                 metrics.ended_meeting_retention = durationValue(value, key_path);
+               } else {
+                 PoorNetworkConfig& poor = metrics.poor_network;
+                 forEachKey(value, key_path, {"packet_loss_ratio", "rtt", "jitter"}, true,
+                            [&](const std::string& k, const Node& v, const std::string& p) {
+                              if (k == "rtt") {
+                                poor.rtt = durationValue(v, p);
+                              } else if (k == "jitter") {
+                                poor.jitter = durationValue(v, p);
+                              } else {
+                                const std::string& text = scalar(v, p, "a number");
+                                double ratio = 0;
+                                const auto [end, ec] =
+                                    std::from_chars(text.data(), text.data() + text.size(), ratio);
+                                if (ec != std::errc() || end != text.data() + text.size()) {
+                                  fail(p, "expected a number, got " + quote(text));
+                                }
+                                // Written so that NaN fails too.
+                                if (!(ratio >= 0.0 && ratio <= 1.0)) {
+                                  fail(p, "must be between 0 and 1, got " + text);
+                                }
+                                poor.packet_loss_ratio = ratio;
+                              }
+                            });
+               }
+             });
+}
+
+// Meetings hold passwords: no scalar under them is echoed except the (public) meeting ID.
+void parseMeetings(const Node& node, const std::string& base_dir,
+                   std::vector<MeetingConfig>& meetings) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) fail("meetings", "expected a list, got " + kindOf(node, false));
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string path = "meetings[" + std::to_string(i) + "]";
+    if (!node[i].IsMap()) {
+      fail(path, "expected a map with id and host_password or host_password_file, got " +
+                     kindOf(node[i], false));
+    }
+    std::optional<std::string> id, password, password_file;
+    forEachKey(node[i], path, {"id", "host_password", "host_password_file"}, false,
+               [&](const std::string& key, const Node& value, const std::string& key_path) {
+                 std::string text = stringValue(value, key_path);
+                 if (key == "id") {
+                   if (text.empty() || !std::all_of(text.begin(), text.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; })) {
+                     fail(key_path, "must be a non-empty string of digits, got " + quote(text));
+                   }
+                   id = std::move(text);
+                 } else {
+                   if (text.empty()) fail(key_path, "must not be empty");
+                   (key == "host_password" ? password : password_file) = std::move(text);
+                 }
+               });
+    if (!id) fail(path, "needs an id");
+    for (std::size_t j = 0; j < meetings.size(); ++j) {
+      if (meetings[j].id == *id) {
+        fail(path + ".id", quote(*id) + " is already used by meetings[" + std::to_string(j) + "]");
+      }
+    }
+    if (password && password_file) {
+      fail(path, "set host_password or host_password_file, not both");
+    }
+    if (!password && !password_file) fail(path, "needs host_password or host_password_file");
+    if (password_file) {
+      const std::string file = resolvePath(base_dir, *password_file);
+      password.emplace();
+      if (auto error = readFile(file, kMaxPasswordBytes, *password)) {
+        fail(path + ".host_password_file", "cannot read " + quote(file) + ": " + *error);
+      }
+      // Editors and `echo` add newlines that are never part of the password.
+      while (!password->empty() && (password->back() == '\n' || password->back() == '\r')) {
+        password->pop_back();
+      }
+      if (password->empty()) fail(path + ".host_password_file", quote(file) + " is empty");
+    }
+    meetings.push_back(MeetingConfig{std::move(*id), Secret(std::move(*password))});
+  }
+}
+
+}  // namespace
+
+Config loadConfigFile(const std::string& path) {
+  std::string text;
+  if (auto error = readFile(path, kMaxConfigBytes, text)) {
+    throw ConfigError("cannot read config file " + quote(path) + ": " + *error);
+  }
+  const std::size_t slash = path.rfind('/');
+  const std::string base_dir =
+      slash == std::string::npos ? "" : (slash == 0 ? "/" : path.substr(0, slash));
+  return loadConfigText(text, base_dir);
+}
+
+Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
+  std::vector<Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml);
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) throw ConfigError("YAML syntax error: " + e.msg);
+    throw ConfigError("YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  const std::string top_keys = "api, session, metrics, meetings";
+  if (documents.empty() || documents[0].IsNull()) {
+    throw ConfigError("config is empty: expected a map with keys " + top_keys);
+  }
+  if (documents.size() > 1) {
+    throw ConfigError("config must be one YAML document, found " +
+                      std::to_string(documents.size()));
+  }
+  const Node& root = documents[0];
+  if (!root.IsMap()) {
+    throw ConfigError("config must be a map with keys " + top_keys + ", got " +
+                      kindOf(root, false));
+  }
+  Config config;
+  forEachKey(root, "", {"api", "session", "metrics", "meetings"}, false,
+             [&](const std::string& key, const Node& value, const std::string& path) {
+               if (key == "api") {
+                 parseApi(value, path, base_dir, config.api);
+               } else if (key == "session") {
+                 parseSession(value, path, config.session);
+               } else if (key == "metrics") {
+                 parseMetrics(value, path, config.metrics);
+               } else {
+                 parseMeetings(value, base_dir, config.meetings);
+               }
+             });
+  return config;
+}
+
+}  // namespace hme::config
