@@ -1,0 +1,273 @@
+#include "plugin/app/meeting_runner.h"
+
+#include <algorithm>
+#include <deque>
+#include <utility>
+
+#include "plugin/log/log.h"
+#include "plugin/log/rate_limiter.h"
+#include "plugin/log/redact.h"
+#include "plugin/protocol/decoder.h"
+#include "plugin/protocol/encoder.h"
+
+namespace hme::app {
+namespace {
+
+using session::Clock;
+
+// The longest the loop blocks before it looks at timers and the stop flag again.
+constexpr std::chrono::milliseconds kMaxWait{250};
+
+log::RateLimiter& frameErrorLimiter() {
+  // Untrusted input: at most 5 lines per meeting and reason a minute.
+  static log::RateLimiter limiter(5, std::chrono::minutes(1));
+  return limiter;
+}
+
+std::string describeFailure(const transport::Failure& failure) {
+  std::string text;
+  if (failure.http_status != 0) text = "HTTP " + std::to_string(failure.http_status);
+  if (!failure.error_code.empty()) text += (text.empty() ? "" : " ") + failure.error_code;
+  if (text.empty()) text = transport::toString(failure.error);
+  if (!failure.detail.empty()) text += ": " + failure.detail;
+  return text;
+}
+
+session::RequestFailure toRequestFailure(const transport::Failure& failure) {
+  session::RequestFailure result;
+  switch (failure.error) {
+    case transport::TransportError::Rejected:
+      result.kind = session::FailureKind::Rejected;
+      break;
+    case transport::TransportError::RateLimited:
+      result.kind = session::FailureKind::RateLimited;
+      break;
+    case transport::TransportError::ServerError:
+    case transport::TransportError::BadResponse:
+    case transport::TransportError::TooLarge:
+      result.kind = session::FailureKind::ServerError;
+      break;
+    default:
+      result.kind = session::FailureKind::Network;
+  }
+  result.detail = describeFailure(failure);
+  return result;
+}
+
+std::optional<std::int64_t> positive(std::int64_t value) {
+  return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
+}
+
+}  // namespace
+
+MeetingRunner::MeetingRunner(config::MeetingConfig meeting,
+                             std::shared_ptr<const transport::RestClient> rest,
+                             RunnerSettings settings, std::shared_ptr<metrics::MeetingStore> store,
+                             std::uint64_t seed)
+    : meeting_(std::move(meeting)),
+      rest_(std::move(rest)),
+      settings_(std::move(settings)),
+      store_(std::move(store)),
+      session_(meeting_.id, settings_.session, seed) {
+  log::registerSecret(meeting_.host_password.value());
+}
+
+MeetingRunner::~MeetingRunner() {
+  requestStop();
+  join();
+  log::unregisterSecret(meeting_.host_password.value());
+  if (!control_token_secret_.empty()) log::unregisterSecret(control_token_secret_);
+  if (!ws_token_secret_.empty()) log::unregisterSecret(ws_token_secret_);
+}
+
+void MeetingRunner::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void MeetingRunner::requestStop() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+void MeetingRunner::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string MeetingRunner::statusText() const {
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  return session::toText(status_);
+}
+
+void MeetingRunner::publishStatus() {
+  auto status = session_.status(Clock::now());
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  status_ = std::move(status);
+}
+
+void MeetingRunner::run() {
+  execute(session_.start(Clock::now(), std::chrono::system_clock::now()));
+  while (!stop_requested_) {
+    const auto deadline = session_.nextDeadline();
+    auto wait = kMaxWait;
+    if (deadline) {
+      const auto until =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      wait = std::clamp(until, std::chrono::milliseconds(0), kMaxWait);
+    }
+    execute(receiveOrWait(wait));
+    execute(session_.onTick(Clock::now()));
+  }
+  execute(session_.stop());
+  if (connection_) connection_->close();
+  connection_.reset();
+}
+
+void MeetingRunner::execute(session::Commands commands) {
+  // Executing one command may answer the session, which returns further commands: run them
+  // in order, breadth first, until nothing is left.
+  std::deque<session::Command> queue(std::make_move_iterator(commands.begin()),
+                                     std::make_move_iterator(commands.end()));
+  while (!queue.empty()) {
+    session::Command command = std::move(queue.front());
+    queue.pop_front();
+    for (auto& next : perform(command)) queue.push_back(std::move(next));
+  }
+  publishStatus();
+}
+
+session::Commands MeetingRunner::perform(const session::Command& command) {
+  const std::string& meeting_id = meeting_.id;
+  if (const auto* report = std::get_if<session::Report>(&command)) {
+    store_->apply(meeting_id, metrics::Event{std::chrono::system_clock::now(), report->event});
+    if (const auto* changed = std::get_if<metrics::SessionStateChanged>(&report->event)) {
+      log::info("session state changed", {{"meeting_id", meeting_id},
+                                          {"state", metrics::toLabel(changed->state)},
+                                          {"up", changed->up ? "1" : "0"}});
+    } else if (const auto* failed = std::get_if<metrics::ConnectFailed>(&report->event)) {
+      log::warn("connect failed", {{"meeting_id", meeting_id},
+                                   {"stage", metrics::toLabel(failed->stage)},
+                                   {"err", failed->detail}});
+    } else if (const auto* gone = std::get_if<metrics::Disconnected>(&report->event)) {
+      log::warn("disconnected", {{"meeting_id", meeting_id},
+                                 {"reason", metrics::toLabel(gone->reason)},
+                                 {"detail", gone->detail}});
+    }
+    return {};
+  }
+
+  // REST calls and the handshake block this meeting's thread only; every meeting has its own.
+  session::Commands next;
+  if (const auto* fetch = std::get_if<session::FetchControlToken>(&command)) {
+    auto result = rest_->getControlToken(meeting_id, meeting_.host_password.value(),
+                                         fetch->current_token.value_or(""));
+    if (result.ok()) {
+      const auto& token = result.value();
+      rememberSecret(control_token_secret_, token.token);
+      session::ControlTokenGrant grant{
+          token.token, token.ws_url,
+          session::tokenLifetime(positive(token.expire_time_ms), positive(token.validity_seconds),
+                                 std::chrono::system_clock::now())};
+      next = session_.onControlToken(Clock::now(), grant);
+    } else {
+      next = session_.onControlToken(Clock::now(), toRequestFailure(result.failure()));
+    }
+  } else if (const auto* ws_fetch = std::get_if<session::FetchWsToken>(&command)) {
+    auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
+    if (result.ok()) {
+      rememberSecret(ws_token_secret_, result.value());
+      next = session_.onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
+    } else {
+      next = session_.onWsToken(Clock::now(), toRequestFailure(result.failure()));
+    }
+  } else if (const auto* connect = std::get_if<session::Connect>(&command)) {
+    auto result = transport::WsConnection::open(connect->ws_url, meeting_id, connect->ws_token,
+                                                settings_.websocket);
+    if (result.ok()) {
+      connection_ = std::make_unique<transport::WsConnection>(std::move(result).value());
+      next = session_.onConnected(Clock::now());
+    } else {
+      next = session_.onConnectFailed(Clock::now(), describeFailure(result.failure()));
+    }
+  } else if (const auto* subscribe = std::get_if<session::SendSubscribe>(&command)) {
+    if (connection_) {
+      auto sent = connection_->send(protocol::encodeSubscribe(
+          subscribe->types, subscribe->control_token, subscribe->sequence, meeting_id));
+      if (!sent.ok()) {
+        connection_.reset();
+        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
+                                                describeFailure(sent.failure())});
+      }
+    }
+  } else if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
+    if (connection_) {
+      auto sent = connection_->send(protocol::encodeHeartbeat(heartbeat->sequence));
+      if (!sent.ok()) {
+        connection_.reset();
+        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
+                                                describeFailure(sent.failure())});
+      }
+    }
+  } else if (std::holds_alternative<session::CloseConnection>(command)) {
+    if (connection_) connection_->close();
+    connection_.reset();
+  }
+  return next;
+}
+
+session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
+  if (!connection_) {
+    std::unique_lock<std::mutex> lock(wake_mutex_);
+    wake_.wait_for(lock, wait, [this] { return stop_requested_.load(); });
+    return {};
+  }
+  const transport::WsEvent event = connection_->receive(wait);
+  const auto now = Clock::now();
+  if (const auto* text = std::get_if<transport::WsText>(&event)) {
+    const protocol::Decoded decoded = protocol::decode(text->text);
+    if (const auto* rejection = std::get_if<protocol::Rejection>(&decoded.message)) {
+      const std::string key = meeting_.id + "/" + metrics::toLabel(rejection->reason);
+      log::limited(frameErrorLimiter(), key, log::Level::Warn, "frame rejected",
+                   {{"meeting_id", meeting_.id},
+                    {"reason", metrics::toLabel(rejection->reason)},
+                    {"detail", rejection->detail}});
+    } else if (decoded.unrecognized_shape) {
+      log::limited(frameErrorLimiter(), meeting_.id + "/shape/" + decoded.action, log::Level::Info,
+                   "push not understood, counted only",
+                   {{"meeting_id", meeting_.id},
+                    {"action", decoded.action},
+                    {"shape", *decoded.unrecognized_shape}});
+    }
+    return session_.onFrame(now, decoded);
+  }
+  if (const auto* binary = std::get_if<transport::WsBinary>(&event)) {
+    protocol::Decoded decoded;
+    decoded.message = protocol::Rejection{metrics::RejectReason::BinaryFrame,
+                                          std::to_string(binary->bytes) + " bytes"};
+    return session_.onFrame(now, decoded);
+  }
+  if (std::holds_alternative<transport::WsTimeout>(event)) return {};
+  if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {
+    connection_.reset();
+    return session_.onClosed(now, {session::CloseCause::ServerClosed, closed->code,
+                                   "close " + std::to_string(closed->code) +
+                                       (closed->reason.empty() ? "" : " " + closed->reason)});
+  }
+  const auto& failure = std::get<transport::Failure>(event);
+  connection_.reset();
+  const auto cause = failure.error == transport::TransportError::TooLarge
+                         ? session::CloseCause::FrameTooLarge
+                         : session::CloseCause::Error;
+  return session_.onClosed(now, {cause, std::nullopt, describeFailure(failure)});
+}
+
+void MeetingRunner::rememberSecret(std::string& slot, const std::string& secret) {
+  if (slot == secret) return;
+  if (!slot.empty()) log::unregisterSecret(slot);
+  slot = secret;
+  log::registerSecret(slot);
+}
+
+}  // namespace hme::app
