@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DHME_BUILD_TESTS=OFF
 cmake --build "$build_dir" -j2 --target huawei_meeting_exporter
-exec "$build_dir/plugin/huawei_meeting_exporter" --demo "$@"
+exec "$build_dir/huawei_meeting_exporter" --demo "$@"
