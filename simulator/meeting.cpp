@@ -502,7 +502,7 @@ Push Meeting::dynamicPush(const std::vector<std::string>& changed, std::int64_t 
     Object::Ptr multi_pic = newObject();
     multi_pic->set("picNum", flags_["picNum"]);
     multi_pic->set("mode", 1);
-    multi_pic->set("subscriberInPics", new Array);
+    multi_pic->set("subscriberInPics", Array::Ptr(new Array));
     o->set("multiPic", multi_pic);
   } else {
     for (const std::string& key : changed) o->set(key, flags_[key]);

@@ -128,20 +128,22 @@ struct Connection {
   std::condition_variable queue_cv;
   std::deque<Outbound> queue;
   bool silent = false;
+  bool silent_acknowledged = false;  // the thread has seen `silent` and stopped reading
 
   void post(Outbound outbound) {
     {
       std::lock_guard<std::mutex> lock(queue_mutex);
       queue.push_back(std::move(outbound));
     }
-    queue_cv.notify_one();
+    queue_cv.notify_all();
   }
-  void setSilent(bool on) {
-    {
-      std::lock_guard<std::mutex> lock(queue_mutex);
-      silent = on;
-    }
-    queue_cv.notify_one();
+  // Returns once the connection thread has gone silent (or after `timeout`, should it be
+  // stuck in a send), so that a caller's next frame is certainly not read.
+  void setSilent(bool on, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(queue_mutex);
+    silent = on;
+    queue_cv.notify_all();
+    if (on) queue_cv.wait_for(lock, timeout, [this] { return silent_acknowledged || !silent; });
   }
 };
 
@@ -605,8 +607,16 @@ struct Simulator::Impl {
         }
         if (silent) {
           std::unique_lock<std::mutex> lock(connection.queue_mutex);
+          if (!connection.silent_acknowledged) {
+            connection.silent_acknowledged = true;
+            connection.queue_cv.notify_all();
+          }
           connection.queue_cv.wait_for(lock, options.poll_interval);
           continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock(connection.queue_mutex);
+          connection.silent_acknowledged = false;
         }
         if (ws.available() <= 0 && !ws.poll(poll, Poco::Net::Socket::SELECT_READ)) continue;
         int flags = 0;
@@ -958,6 +968,7 @@ void Simulator::dropConnections(const std::string& meeting_id, DropMode mode,
 }
 
 void Simulator::setSilent(const std::string& meeting_id, bool silent) {
+  std::vector<std::shared_ptr<Connection>> affected;
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     if (silent) {
@@ -965,8 +976,10 @@ void Simulator::setSilent(const std::string& meeting_id, bool silent) {
     } else {
       impl_->silent_meetings.erase(meeting_id);
     }
-    for (const auto& connection : impl_->connectionsOf(meeting_id)) connection->setSilent(silent);
+    affected = impl_->connectionsOf(meeting_id);
   }
+  // Outside `mutex`: the connection threads take it while handling frames.
+  for (const auto& connection : affected) connection->setSilent(silent, std::chrono::seconds(2));
   impl_->changed();
 }
 

@@ -144,7 +144,8 @@ class Simulator {
                        std::uint16_t close_code = 1000);
   /// Silent: the meeting's connections (open and future) stop reading and writing, leaving
   /// the client with a half-open socket; drop and close commands still act, and the silence
-  /// timeout still closes them. false: back to normal.
+  /// timeout still closes them. false: back to normal. Returns once the open connections
+  /// have stopped reading (so a frame the caller sends next is not answered).
   void setSilent(const std::string& meeting_id, bool silent);
   /// Refuses token calls as described (replaces an earlier refusal of the same endpoint).
   void refuseTokenCalls(const TokenRefusal& refusal);
