@@ -1,0 +1,167 @@
+// huawei_meeting_simulator: runs the simulated Huawei Cloud Meeting server until SIGINT/SIGTERM,
+// for manual testing and benchmarks.
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "Poco/Exception.h"
+#include "simulator/pki.h"
+#include "simulator/simulator.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: huawei_meeting_simulator [flags]
+  --host ADDR            bind address (default 127.0.0.1)
+  --port N               port (default 0: any free port)
+  --cert FILE --key FILE server certificate and key (PEM); without them a throwaway CA and
+                         certificate are generated into --pki-dir
+  --pki-dir DIR          where to write generated TLS files (default: a new /tmp directory)
+  --meetings N           number of meetings (default 3)
+  --first-id ID          first meeting ID; the others count up (default 900000001)
+  --password PW          host password of every meeting (default hme-demo)
+  --participants N       participants per meeting at start (default 6)
+  --max-participants N   upper bound the scenario keeps to (default 30)
+  --seed N               scenario seed (default 1)
+  --speed X              scenario steps per second (default 1; 0 = frozen)
+  --duration SECONDS     meetings end after this long (default 0 = never)
+  --silence-timeout S    close connections without a client frame for S seconds (default 180)
+  --max-connections N    concurrent WebSocket connections (default 512)
+)";
+
+[[noreturn]] void usageError(const std::string& message) {
+  std::cerr << "huawei_meeting_simulator: " << message << "\n" << kUsage;
+  std::exit(1);
+}
+
+long long number(const std::string& flag, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    const long long n = std::stoll(value, &used);
+    if (used != value.size() || n < 0) throw std::invalid_argument(value);
+    return n;
+  } catch (const std::exception&) {
+    usageError(flag + ": not a non-negative integer: " + value);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hme::simulator;
+  SimulatorOptions options;
+  std::string pki_dir;
+  long long meetings = 3;
+  long long first_id = 900000001;
+  std::string password = "hme-demo";
+  MeetingSpec base;
+  double speed = 1.0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (i + 1 >= argc) usageError(flag + ": missing value (or unknown flag)");
+    const std::string value = argv[++i];
+    if (flag == "--host") {
+      options.host = value;
+    } else if (flag == "--port") {
+      const long long port = number(flag, value);
+      if (port > 65535) usageError("--port: out of range");
+      options.port = static_cast<std::uint16_t>(port);
+    } else if (flag == "--cert") {
+      options.cert_file = value;
+    } else if (flag == "--key") {
+      options.key_file = value;
+    } else if (flag == "--pki-dir") {
+      pki_dir = value;
+    } else if (flag == "--meetings") {
+      meetings = number(flag, value);
+    } else if (flag == "--first-id") {
+      first_id = number(flag, value);
+    } else if (flag == "--password") {
+      password = value;
+    } else if (flag == "--participants") {
+      base.participants = static_cast<int>(number(flag, value));
+    } else if (flag == "--max-participants") {
+      base.max_participants = static_cast<int>(number(flag, value));
+    } else if (flag == "--seed") {
+      options.seed = static_cast<std::uint64_t>(number(flag, value));
+    } else if (flag == "--speed") {
+      try {
+        speed = std::stod(value);
+      } catch (const std::exception&) {
+        usageError("--speed: not a number: " + value);
+      }
+      if (!(speed >= 0)) usageError("--speed: must be >= 0");
+    } else if (flag == "--duration") {
+      base.duration = std::chrono::seconds(number(flag, value));
+    } else if (flag == "--silence-timeout") {
+      options.silence_timeout = std::chrono::seconds(number(flag, value));
+    } else if (flag == "--max-connections") {
+      options.max_connections = static_cast<int>(number(flag, value));
+    } else {
+      usageError("unknown flag " + flag);
+    }
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    usageError("--cert and --key go together");
+  }
+  options.tick = speed > 0 ? std::chrono::milliseconds(static_cast<long long>(1000 / speed))
+                           : std::chrono::milliseconds(0);
+  if (speed > 0 && options.tick.count() == 0) options.tick = std::chrono::milliseconds(1);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // only sigwait() below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    std::string ca_file;
+    if (options.cert_file.empty()) {
+      if (pki_dir.empty()) {
+        char pattern[] = "/tmp/hme-simulator-XXXXXX";
+        if (mkdtemp(pattern) == nullptr) throw std::runtime_error("cannot create a temp dir");
+        pki_dir = pattern;
+      }
+      const PkiFiles files = generatePki(pki_dir);
+      options.cert_file = files.cert_file;
+      options.key_file = files.key_file;
+      ca_file = files.ca_file;
+    }
+    Simulator simulator(options);
+    for (long long n = 0; n < meetings; ++n) {
+      MeetingSpec spec = base;
+      spec.meeting_id = std::to_string(first_id + n);
+      spec.host_password = password;
+      spec.title = "Simulated meeting " + std::to_string(n + 1);
+      simulator.addMeeting(spec);
+    }
+    simulator.start();
+    std::cout << "api url:   " << simulator.apiUrl() << "\n";
+    if (!ca_file.empty()) std::cout << "ca file:   " << ca_file << "\n";
+    std::cout << "meetings:  " << meetings << " (IDs " << first_id << " to "
+              << first_id + meetings - 1 << ", password from --password)\n"
+              << "stop with Ctrl-C" << std::endl;
+    int received = 0;
+    sigwait(&signals, &received);
+    std::cout << "stopping" << std::endl;
+    simulator.stop();
+  } catch (const Poco::Exception& e) {
+    std::cerr << "huawei_meeting_simulator: " << e.displayText() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "huawei_meeting_simulator: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
