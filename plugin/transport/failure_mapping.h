@@ -1,0 +1,34 @@
+#pragma once
+/// Internal to hme::transport: turning Poco exceptions and HTTP answers into Failures, and keeping
+/// secrets out of them. Not part of the public API.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "plugin/transport/result.h"
+
+namespace hme::transport::detail {
+
+/// Secrets known at a call site (password, tokens); empty entries are ignored.
+using Secrets = std::initializer_list<std::string_view>;
+
+/// Keeps printable ASCII only, replaces every occurrence of each secret with "<redacted>", then
+/// truncates to `max_chars`. Used for every Failure::detail.
+std::string scrub(std::string_view text, Secrets secrets, std::size_t max_chars = 200);
+
+/// A Huawei error code from an untrusted body: [A-Za-z0-9._-] only, at most 40 characters.
+std::string sanitizeErrorCode(std::string_view code);
+
+/// Builds a Failure whose detail is scrubbed.
+Failure makeFailure(TransportError error, std::string_view detail, Secrets secrets,
+                    int http_status = 0, std::string error_code = {});
+
+/// The error class of a non-2xx HTTP status (429 or MMC.100000429 → RateLimited, 5xx →
+/// ServerError, other 4xx → Rejected, anything else → BadResponse).
+TransportError classifyHttpStatus(int http_status, std::string_view error_code);
+
+/// Maps the exception being handled to a Failure. Call only inside a catch block.
+Failure failureFromCurrentException(Secrets secrets);
+
+}  // namespace hme::transport::detail

@@ -1,0 +1,264 @@
+#include "plugin/transport/ws_connection.h"
+
+#include <Poco/Buffer.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <climits>
+#include <utility>
+
+#include "plugin/transport/failure_mapping.h"
+#include "plugin/transport/http_util.h"
+
+namespace hme::transport {
+namespace {
+
+using detail::makeFailure;
+using Poco::Net::WebSocket;
+
+constexpr int kCloseNormal = 1000;
+constexpr int kCloseNoStatus = 1005;
+constexpr int kCloseAbnormal = 1006;
+constexpr int kMaxControlPayload = 125;
+constexpr std::size_t kMaxCloseReason = 123;
+// Poco's sendBytes takes an int and adds at most 14 header bytes.
+constexpr std::size_t kMaxSendBytes = static_cast<std::size_t>(INT_MAX) - 14;
+// Poco copies the payload with memcpy even for empty frames; never hand it a null pointer.
+constexpr char kEmpty[1] = {0};
+
+}  // namespace
+
+struct WsConnection::Impl {
+  std::unique_ptr<WebSocket> socket;
+  std::size_t max_bytes = 0;
+  bool usable = true;
+
+  /// Marks the connection unusable and releases the socket without further I/O.
+  void discard() noexcept {
+    usable = false;
+    try {
+      socket->close();
+    } catch (...) {
+      // Closing a broken socket may fail; it is being thrown away either way.
+    }
+  }
+
+  /// Sends a close frame with `code` (none for 1005) and shuts TLS and TCP down, best effort.
+  void sendCloseAndShutdown(int code) noexcept {
+    try {
+      const char payload[2] = {static_cast<char>((code >> 8) & 0xff),
+                               static_cast<char>(code & 0xff)};
+      const int length = code == kCloseNoStatus ? 0 : 2;
+      socket->sendFrame(payload, length, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CLOSE);
+      socket->shutdown();
+    } catch (...) {
+      // The peer may already be gone; closing proceeds regardless.
+    }
+  }
+
+  WsEvent onCloseFrame(const Poco::Buffer<char>& frame, int n) {
+    WsClosed closed;
+    closed.code = kCloseNoStatus;
+    if (n >= 2) {
+      closed.code =
+          (static_cast<unsigned char>(frame[0]) << 8) | static_cast<unsigned char>(frame[1]);
+      closed.reason =
+          detail::scrub(std::string_view(frame.begin() + 2, static_cast<std::size_t>(n - 2)), {},
+                        kMaxCloseReason);
+    }
+    sendCloseAndShutdown(closed.code);
+    discard();
+    return closed;
+  }
+
+  WsEvent protocolError(const std::string& detail) {
+    discard();
+    return makeFailure(TransportError::ProtocolError, detail, {});
+  }
+
+  WsEvent receive(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::string message;
+    bool in_message = false;
+    bool binary = false;
+    Poco::Buffer<char> frame(0);
+    for (;;) {
+      if (!in_message && socket->available() <= 0) {
+        // poll() waits exactly and consumes nothing, unlike a TLS read with a receive timeout
+        // (see tlsReceiveTimeout), so an idle timeout can never cut a frame in half.
+        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (remaining.count() <= 0) return WsTimeout{};
+        if (!socket->poll(detail::toTimespan(remaining), Poco::Net::Socket::SELECT_READ)) {
+          return WsTimeout{};
+        }
+      }
+      frame.resize(0);
+      int flags = 0;
+      const int n = socket->receiveFrame(frame, flags);
+      if (n == 0 && flags == 0) {
+        discard();
+        return WsClosed{kCloseAbnormal, "connection dropped without a close frame"};
+      }
+      if ((flags & (WebSocket::FRAME_FLAG_RSV1 | WebSocket::FRAME_FLAG_RSV2 |
+                    WebSocket::FRAME_FLAG_RSV3)) != 0) {
+        return protocolError("reserved frame bits set (no extension was negotiated)");
+      }
+      const int opcode = flags & WebSocket::FRAME_OP_BITMASK;
+      const bool fin = (flags & WebSocket::FRAME_FLAG_FIN) != 0;
+      const auto size = static_cast<std::size_t>(n);
+      switch (opcode) {
+        case WebSocket::FRAME_OP_PING:
+        case WebSocket::FRAME_OP_PONG:
+        case WebSocket::FRAME_OP_CLOSE:
+          if (!fin || n > kMaxControlPayload) return protocolError("malformed control frame");
+          if (opcode == WebSocket::FRAME_OP_CLOSE) return onCloseFrame(frame, n);
+          if (opcode == WebSocket::FRAME_OP_PING) {
+            // Poco leaves PING to the application; the server may drop a client that ignores it.
+            socket->sendFrame(n > 0 ? frame.begin() : kEmpty, n,
+                              WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+          }
+          continue;
+        case WebSocket::FRAME_OP_TEXT:
+        case WebSocket::FRAME_OP_BINARY:
+          if (in_message) return protocolError("new data frame inside a fragmented message");
+          binary = opcode == WebSocket::FRAME_OP_BINARY;
+          message.assign(frame.begin(), size);
+          break;
+        case WebSocket::FRAME_OP_CONT:
+          if (!in_message) return protocolError("continuation frame without a message");
+          if (message.size() + size > max_bytes) {
+            discard();
+            return makeFailure(TransportError::TooLarge, "fragmented message above max_frame_bytes",
+                               {});
+          }
+          message.append(frame.begin(), size);
+          break;
+        default:
+          return protocolError("unknown opcode " + std::to_string(opcode));
+      }
+      if (fin) {
+        if (binary) return WsBinary{message.size()};
+        return WsText{std::move(message)};
+      }
+      in_message = true;
+    }
+  }
+};
+
+WsConnection::WsConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WsConnection::~WsConnection() = default;
+WsConnection::WsConnection(WsConnection&&) noexcept = default;
+WsConnection& WsConnection::operator=(WsConnection&&) noexcept = default;
+
+Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::string& meeting_id,
+                                        const std::string& ws_token, const WsOptions& options) {
+  const detail::Secrets secrets{ws_token};
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(ws_url);
+  } catch (const Poco::Exception&) {
+    return makeFailure(TransportError::BadResponse, "ws_url is not a valid URL", secrets);
+  }
+  const std::string scheme = Poco::toLower(uri.getScheme());
+  if ((scheme != "wss" && scheme != "https") || uri.getHost().empty()) {
+    return makeFailure(TransportError::BadResponse, "ws_url must be wss://host[:port]", secrets);
+  }
+  const std::string host = uri.getHost();
+  const unsigned short port = uri.getSpecifiedPort() != 0 ? uri.getSpecifiedPort() : 443;
+  const std::string target =
+      detail::encodePathPrefix(uri.getPath()) +
+      "/cms/open/websocket/confctl/increment/conn?confID=" + detail::encodeQueryValue(meeting_id) +
+      "&tmpToken=" + detail::encodeQueryValue(ws_token);
+
+  Poco::Net::Context::Ptr context;
+  try {
+    context = makeClientContext(options.tls, host);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    // OpenSSL 3 reports a peer that drops TCP without close_notify as an SSL error; for a
+    // WebSocket that is an ordinary connection drop (frames carry their own lengths, so a
+    // truncated frame is still detected), reported as WsClosed 1006 like any other drop.
+    SSL_CTX_set_options(context->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+  } catch (const std::exception& e) {
+    return makeFailure(TransportError::Tls, e.what(), secrets);
+  }
+
+  Poco::Net::HTTPResponse response;
+  try {
+    Poco::Net::HTTPSClientSession session(host, port, context);
+    detail::applyTimeout(session, options.timeout);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, target,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    auto impl = std::make_unique<Impl>();
+    impl->socket = std::make_unique<WebSocket>(session, request, response);
+    impl->max_bytes = std::clamp<std::size_t>(options.max_frame_bytes, 1, INT_MAX);
+    impl->socket->setMaxPayloadSize(static_cast<int>(impl->max_bytes));
+    impl->socket->setReceiveTimeout(detail::tlsReceiveTimeout(options.timeout));
+    impl->socket->setSendTimeout(detail::toTimespan(options.timeout));
+    return WsConnection(std::move(impl));
+  } catch (const Poco::Net::WebSocketException& e) {
+    if (e.code() == WebSocket::WS_ERR_NO_HANDSHAKE || e.code() == WebSocket::WS_ERR_UNAUTHORIZED) {
+      // The server answered the upgrade with an ordinary HTTP response.
+      const int status = static_cast<int>(response.getStatus());
+      return makeFailure(detail::classifyHttpStatus(status, ""),
+                         "WebSocket upgrade refused: HTTP " + std::to_string(status) + " " +
+                             response.getReason().substr(0, 60),
+                         secrets, status);
+    }
+    return detail::failureFromCurrentException(secrets);
+  } catch (...) {
+    return detail::failureFromCurrentException(secrets);
+  }
+}
+
+Result<void> WsConnection::send(std::string_view text) {
+  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
+  if (text.size() > kMaxSendBytes) {
+    return makeFailure(TransportError::TooLarge, "message too large to send", {});
+  }
+  try {
+    const int length = static_cast<int>(text.size());
+    const int sent = impl_->socket->sendFrame(text.empty() ? kEmpty : text.data(), length,
+                                              WebSocket::FRAME_TEXT);
+    if (sent != length) {
+      impl_->discard();
+      return makeFailure(TransportError::Io, "short write", {});
+    }
+    return {};
+  } catch (...) {
+    Failure failure = detail::failureFromCurrentException({});
+    impl_->discard();
+    return failure;
+  }
+}
+
+WsEvent WsConnection::receive(std::chrono::milliseconds timeout) {
+  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
+  try {
+    return impl_->receive(timeout);
+  } catch (...) {
+    Failure failure = detail::failureFromCurrentException({});
+    impl_->discard();
+    if (failure.error == TransportError::Closed) return WsClosed{kCloseAbnormal, failure.detail};
+    return failure;
+  }
+}
+
+void WsConnection::close() noexcept {
+  if (!usable()) return;
+  impl_->sendCloseAndShutdown(kCloseNormal);
+  impl_->discard();
+}
+
+bool WsConnection::usable() const noexcept { return impl_ && impl_->usable; }
+
+}  // namespace hme::transport

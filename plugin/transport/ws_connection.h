@@ -1,0 +1,101 @@
+#pragma once
+/// The meeting-event WebSocket (protocol.md §1 step 3): one TLS connection carrying JSON text
+/// frames, with PING answered, fragments reassembled and every failure returned as data.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "plugin/transport/result.h"
+#include "plugin/transport/tls.h"
+
+namespace hme::transport {
+
+/// A complete text message (fragments reassembled).
+struct WsText {
+  std::string text;
+};
+
+/// A complete binary message: not part of the protocol, reported so it can be counted. The
+/// connection stays usable.
+struct WsBinary {
+  std::size_t bytes = 0;
+};
+
+/// Nothing arrived within the receive timeout: normal, the caller uses it to tick.
+struct WsTimeout {};
+
+/// The peer closed the connection: with a close frame (its status code and reason), or by
+/// dropping TCP/TLS without one (code 1006). The connection is no longer usable.
+struct WsClosed {
+  int code = 1006;     ///< 1005 if the close frame carried no code; 1006 for a drop
+  std::string reason;  ///< the peer's reason text (sanitized, truncated) or a short cause
+};
+
+/// What WsConnection::receive returns. A Failure (TooLarge, ProtocolError, Timeout inside a
+/// message, Tls, Io, Closed when already unusable) leaves the connection unusable.
+using WsEvent = std::variant<WsText, WsBinary, WsTimeout, WsClosed, Failure>;
+
+/// Settings of one WebSocket connection.
+struct WsOptions {
+  TlsOptions tls;
+  /// Bounds connect (timeout/2), a stalled TLS handshake (~1.5 × timeout), the HTTP upgrade
+  /// answer, each send, and the rest of a message once its first byte has arrived (~timeout).
+  std::chrono::milliseconds timeout{10000};
+  /// Largest accepted frame payload and reassembled message (`session.max_frame_bytes`).
+  std::size_t max_frame_bytes = std::size_t{1} << 20;
+};
+
+/// One client WebSocket over TLS (Poco WebSocket over HTTPSClientSession).
+///
+/// Not thread-safe: exactly one thread may use a connection at a time, including send() while
+/// another thread is in receive() — OpenSSL forbids concurrent reads and writes on one TLS
+/// socket. Movable, not copyable. No method throws.
+class WsConnection {
+ public:
+  /// Connects to `{ws_url}/cms/open/websocket/confctl/increment/conn?confID={meeting_id}&tmpToken=
+  /// {ws_token}` (query values URL-encoded). `ws_url` is `wss://host[:port][/prefix]`
+  /// (`https://` is accepted too; port 443 by default). Failures: BadResponse for an unusable
+  /// ws_url; for an HTTP answer other than 101, `http_status` is set and the error is Rejected
+  /// (4xx), RateLimited (429), ServerError (5xx) or BadResponse (other); Tls, Timeout,
+  /// ConnectionRefused and Io as for REST. The detail never contains `ws_token`.
+  static Result<WsConnection> open(const std::string& ws_url, const std::string& meeting_id,
+                                   const std::string& ws_token, const WsOptions& options);
+
+  ~WsConnection();
+  WsConnection(WsConnection&&) noexcept;
+  WsConnection& operator=(WsConnection&&) noexcept;
+  WsConnection(const WsConnection&) = delete;
+  WsConnection& operator=(const WsConnection&) = delete;
+
+  /// Sends one text frame. A network Failure (Timeout, Closed, Io, Tls) makes the connection
+  /// unusable; TooLarge (text of 2 GiB or more, nothing sent) does not. On an unusable connection
+  /// returns Failure{Closed}.
+  Result<void> send(std::string_view text);
+
+  /// Waits up to `timeout` for the next complete message and returns it, or WsTimeout if nothing
+  /// arrived. The idle wait is a poll() on the socket (plus OpenSSL's buffered bytes), so it is
+  /// exact and consumes nothing; once a frame starts, the rest of the message must arrive within
+  /// WsOptions::timeout (else Failure{Timeout}). PING is answered with a PONG carrying the same
+  /// payload and PONG is ignored, both without returning (the wait continues to the same
+  /// deadline). A close frame is answered with a close frame. A frame or message above
+  /// max_frame_bytes gives Failure{TooLarge}; the connection must then be discarded.
+  WsEvent receive(std::chrono::milliseconds timeout);
+
+  /// Sends a close frame (1000, best effort within the send timeout) and shuts the TLS
+  /// connection down. Idempotent.
+  void close() noexcept;
+
+  /// False after close(), a WsClosed or any Failure from send/receive.
+  bool usable() const noexcept;
+
+ private:
+  struct Impl;
+  explicit WsConnection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hme::transport

@@ -1,0 +1,633 @@
+// Integration tests of hme::transport against an in-process HTTPS + WSS server (test_server.h)
+// on 127.0.0.1 with the committed test PKI.
+
+#include <Poco/Net/AcceptCertificateHandler.h>
+#include <Poco/Net/WebSocket.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <string>
+
+#include "plugin/transport/rest_client.h"
+#include "plugin/transport/ws_connection.h"
+#include "tests/integration/test_server.h"
+
+namespace hme::transport {
+// Boost.Test's customization point for printing the enum in failed assertions.
+std::ostream& boost_test_print_type(std::ostream& out, TransportError error) {
+  return out << toString(error);
+}
+}  // namespace hme::transport
+
+namespace {
+
+using namespace std::chrono_literals;
+using hme::testing::closedPort;
+using hme::testing::Mailbox;
+using hme::testing::pkiPath;
+using hme::testing::respondJson;
+using hme::testing::SilentListener;
+using hme::testing::TestServer;
+using hme::transport::ControlToken;
+using hme::transport::Failure;
+using hme::transport::RestClient;
+using hme::transport::TlsOptions;
+using hme::transport::TransportError;
+using hme::transport::WsBinary;
+using hme::transport::WsClosed;
+using hme::transport::WsConnection;
+using hme::transport::WsEvent;
+using hme::transport::WsOptions;
+using hme::transport::WsText;
+using hme::transport::WsTimeout;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+using Poco::Net::WebSocket;
+using Clock = std::chrono::steady_clock;
+
+const std::string kMeetingId = "900964776";
+const std::string kPassword = "Host-Pa55word!";
+const std::string kToken = "cnr0123456789abcdef0123456789abcdef0123456789abcd";
+const std::string kWsToken = "cnrWs+tok/en=&1";
+constexpr auto kTimeout = 3000ms;
+constexpr auto kWait = 3000ms;  // bound for waiting on server-side reports
+
+/// SIGPIPE would kill the test binary when a server thread writes to a socket a test dropped.
+struct IgnoreSigpipe {
+  IgnoreSigpipe() { previous = std::signal(SIGPIPE, SIG_IGN); }
+  ~IgnoreSigpipe() { std::signal(SIGPIPE, previous); }
+  void (*previous)(int) = nullptr;
+};
+
+long millisecondsSince(Clock::time_point start) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+/// "ok", or the failure's class and detail, for assertion messages.
+template <class T>
+std::string describe(const hme::transport::Result<T>& result) {
+  if (result.ok()) return "ok";
+  return std::string(hme::transport::toString(result.failure().error)) + ": " +
+         result.failure().detail;
+}
+
+TlsOptions trusted() { return TlsOptions{pkiPath("ca.pem"), false}; }
+
+std::string tokenBody(unsigned short ws_port) {
+  return R"({"data":{"token":")" + kToken + R"(","wsURL":"wss://127.0.0.1:)" +
+         std::to_string(ws_port) +
+         R"(","expireTime":1700000000000,"confTokenExpireTime":1800,"role":1},)"
+         R"("addressToken":"x","gloablPublicIP":"1.2.3.4"})";
+}
+
+void requireSecretFree(const Failure& failure) {
+  BOOST_TEST(failure.detail.find(kPassword) == std::string::npos);
+  BOOST_TEST(failure.detail.find(kToken) == std::string::npos);
+  BOOST_TEST(failure.detail.find(kWsToken) == std::string::npos);
+  BOOST_TEST(failure.error_code.find(kPassword) == std::string::npos);
+}
+
+/// Runs getControlToken against `server` and returns the failure (the call must fail).
+Failure controlTokenFailure(const std::string& url, const TlsOptions& tls,
+                            std::chrono::milliseconds timeout = kTimeout) {
+  RestClient client(url, tls, timeout);
+  auto result = client.getControlToken(kMeetingId, kPassword, kToken);
+  BOOST_REQUIRE(!result.ok());
+  requireSecretFree(result.failure());
+  return result.failure();
+}
+
+/// A WSS handler: upgrades, then runs `script`; errors are posted to `mailbox`.
+TestServer::Handler wsHandler(Mailbox& mailbox, std::function<void(WebSocket&)> script) {
+  return [&mailbox, script = std::move(script)](HTTPServerRequest& request,
+                                                HTTPServerResponse& response) {
+    try {
+      WebSocket ws(request, response);
+      ws.setReceiveTimeout(Poco::Timespan(3, 0));
+      script(ws);
+    } catch (const std::exception& e) {
+      mailbox.post(std::string("server error: ") + e.what());
+    }
+  };
+}
+
+WsOptions wsOptions(std::size_t max_frame_bytes = 1 << 20) {
+  WsOptions options;
+  options.tls = trusted();
+  options.timeout = kTimeout;
+  options.max_frame_bytes = max_frame_bytes;
+  return options;
+}
+
+WsConnection openWs(const TestServer& server, std::size_t max_frame_bytes = 1 << 20) {
+  auto result =
+      WsConnection::open(server.url("wss"), kMeetingId, kWsToken, wsOptions(max_frame_bytes));
+  if (!result.ok()) BOOST_FAIL("open failed: " << describe(result));
+  return std::move(result).value();
+}
+
+/// The frame a script receives next, as "opcode:payload".
+std::string nextFrame(WebSocket& ws) {
+  Poco::Buffer<char> buffer(0);
+  int flags = 0;
+  const int n = ws.receiveFrame(buffer, flags);
+  return std::to_string(flags & WebSocket::FRAME_OP_BITMASK) + ":" +
+         std::string(buffer.begin(), static_cast<std::size_t>(n));
+}
+
+void sendText(WebSocket& ws, const std::string& text, int flags = WebSocket::FRAME_TEXT) {
+  ws.sendFrame(text.data(), static_cast<int>(text.size()), flags);
+}
+
+/// The alternative T of `event` (by value: `event` is usually a temporary).
+template <class T>
+T expect(const WsEvent& event) {
+  if (const auto* failure = std::get_if<Failure>(&event)) {
+    BOOST_FAIL("unexpected failure " << hme::transport::toString(failure->error) << ": "
+                                     << failure->detail);
+  }
+  BOOST_REQUIRE(std::holds_alternative<T>(event));
+  return std::get<T>(event);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(transport, *boost::unit_test::fixture<IgnoreSigpipe>())
+
+// ---------------------------------------------------------------------------------------------
+// REST
+
+BOOST_AUTO_TEST_CASE(control_token_happy_path_sends_documented_headers) {
+  TestServer server([](HTTPServerRequest& request, HTTPServerResponse& response) {
+    // The server only grants a token for the documented headers.
+    if (request.get("X-Password", "") != kPassword || request.get("X-Login-Type", "") != "1") {
+      respondJson(response, 400, R"({"error_code":"TEST.headers","error_msg":"missing"})");
+      return;
+    }
+    respondJson(response, 200, tokenBody(4443));
+  });
+  RestClient client(server.url(), trusted(), kTimeout);
+  auto result = client.getControlToken(kMeetingId, kPassword, "");
+  BOOST_REQUIRE_MESSAGE(result.ok(), describe(result));
+  const ControlToken& token = result.value();
+  BOOST_TEST(token.token == kToken);
+  BOOST_TEST(token.ws_url == "wss://127.0.0.1:4443");
+  BOOST_TEST(token.expire_time_ms == 1700000000000);
+  BOOST_TEST(token.validity_seconds == 1800);
+
+  const auto requests = server.requests();
+  BOOST_REQUIRE_EQUAL(requests.size(), 1u);
+  BOOST_TEST(requests[0].method == "GET");
+  BOOST_TEST(requests[0].uri == "/v1/mmc/control/conferences/token?conferenceID=900964776");
+  BOOST_TEST(requests[0].headers.get("X-Password", "") == kPassword);
+  BOOST_TEST(requests[0].headers.get("X-Login-Type", "") == "1");
+  BOOST_TEST(!requests[0].headers.has("X-Conference-Authorization"));
+}
+
+BOOST_AUTO_TEST_CASE(control_token_refresh_encodes_query_and_accepts_string_numbers) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200,
+                R"({"data":{"token":"cnrNEW","wsURL":"wss://h:1","expireTime":"1700000000001",)"
+                R"("confTokenExpireTime":" 900 "}})");
+  });
+  RestClient client(server.url() + "/prefix/", trusted(), kTimeout);
+  auto result = client.getControlToken("9 0&x/\xC3\xBC", kPassword, kToken);
+  BOOST_REQUIRE_MESSAGE(result.ok(), describe(result));
+  BOOST_TEST(result.value().token == "cnrNEW");
+  BOOST_TEST(result.value().expire_time_ms == 1700000000001);
+  BOOST_TEST(result.value().validity_seconds == 900);
+
+  const auto requests = server.requests();
+  BOOST_REQUIRE_EQUAL(requests.size(), 1u);
+  BOOST_TEST(requests[0].uri ==
+             "/prefix/v1/mmc/control/conferences/token?conferenceID=9%200%26x%2F%C3%BC");
+  BOOST_TEST(requests[0].headers.get("X-Conference-Authorization", "") == kToken);
+  BOOST_TEST(requests[0].headers.get("X-Password", "") == kPassword);
+}
+
+BOOST_AUTO_TEST_CASE(control_token_tolerates_missing_or_bad_expiry) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200,
+                R"({"data":{"token":"t","wsURL":"wss://h","expireTime":"soon","role":1}})");
+  });
+  RestClient client(server.url(), trusted(), kTimeout);
+  auto result = client.getControlToken(kMeetingId, kPassword, "");
+  BOOST_REQUIRE_MESSAGE(result.ok(), describe(result));
+  BOOST_TEST(result.value().expire_time_ms == 0);
+  BOOST_TEST(result.value().validity_seconds == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ws_token_happy_path_top_level_and_wrapped) {
+  TestServer server([](HTTPServerRequest& request, HTTPServerResponse& response) {
+    if (request.get("X-Conference-Authorization", "") != kToken) {
+      respondJson(response, 401, R"({"error_code":"TEST.auth"})");
+    } else if (request.getURI().find("conferenceID=1") != std::string::npos) {
+      respondJson(response, 200, R"({"data":{"webSocketToken":"cnrWRAPPED"}})");
+    } else {
+      respondJson(response, 200, R"({"webSocketToken":"cnrWS"})");
+    }
+  });
+  RestClient client(server.url(), trusted(), kTimeout);
+  auto top = client.getWsToken(kMeetingId, kToken);
+  BOOST_REQUIRE_MESSAGE(top.ok(), describe(top));
+  BOOST_TEST(top.value() == "cnrWS");
+  auto wrapped = client.getWsToken("1", kToken);
+  BOOST_REQUIRE_MESSAGE(wrapped.ok(), describe(wrapped));
+  BOOST_TEST(wrapped.value() == "cnrWRAPPED");
+
+  const auto requests = server.requests();
+  BOOST_REQUIRE_EQUAL(requests.size(), 2u);
+  BOOST_TEST(requests[0].uri == "/v1/mmc/control/conferences/wsToken?conferenceID=900964776");
+  BOOST_TEST(!requests[0].headers.has("X-Password"));
+
+  auto refused = client.getWsToken(kMeetingId, "wrong");
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.failure().http_status == 401);
+  BOOST_TEST(refused.failure().error_code == "TEST.auth");
+}
+
+BOOST_AUTO_TEST_CASE(http_400_with_error_body_is_rejected_with_code) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 400,
+                R"({"error_code":"MMC.111072065","error_msg":"CONF_NOT_FOUND_OR_AUTH_FAILED"})");
+  });
+  const Failure failure = controlTokenFailure(server.url(), trusted());
+  BOOST_TEST(failure.error == TransportError::Rejected);
+  BOOST_TEST(failure.http_status == 400);
+  BOOST_TEST(failure.error_code == "MMC.111072065");
+  BOOST_TEST(failure.detail.find("CONF_NOT_FOUND_OR_AUTH_FAILED") != std::string::npos);
+  BOOST_TEST(!failure.retryable());
+}
+
+BOOST_AUTO_TEST_CASE(rate_limiting_by_status_or_code_is_retryable) {
+  for (const auto& [status, body] : std::vector<std::pair<int, std::string>>{
+           {429, "{}"},
+           {400, R"({"error_code":"MMC.100000429","error_msg":"flow control"})"},
+           {200, R"({"error_code":"MMC.100000429"})"}}) {
+    TestServer server(
+        [status = status, body = body](HTTPServerRequest&, HTTPServerResponse& response) {
+          respondJson(response, status, body);
+        });
+    const Failure failure = controlTokenFailure(server.url(), trusted());
+    BOOST_TEST_CONTEXT("status " << status << " body " << body) {
+      BOOST_TEST(failure.error == TransportError::RateLimited);
+      BOOST_TEST(failure.http_status == status);
+      BOOST_TEST(failure.retryable());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(http_500_is_server_error) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 500, "internal error, not JSON");
+  });
+  const Failure failure = controlTokenFailure(server.url(), trusted());
+  BOOST_TEST(failure.error == TransportError::ServerError);
+  BOOST_TEST(failure.http_status == 500);
+  BOOST_TEST(failure.error_code.empty());
+  BOOST_TEST(failure.retryable());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_bodies_are_bad_responses) {
+  for (const std::string& body :
+       {std::string("<html>gateway</html>"), std::string(R"({"data":{"token":"t"}})"),
+        std::string(R"({"data":{"wsURL":"wss://h"}})"), std::string(R"({"data":"str"})"),
+        std::string(R"([1,2])"), std::string(R"({"data":{"token":7,"wsURL":"wss://h"}})"),
+        std::string(R"({"data":{"token":")") + kToken + "\""}) {
+    TestServer server([body](HTTPServerRequest&, HTTPServerResponse& response) {
+      respondJson(response, 200, body);
+    });
+    const Failure failure = controlTokenFailure(server.url(), trusted());
+    BOOST_TEST_CONTEXT("body " << body) {
+      BOOST_TEST(failure.error == TransportError::BadResponse);
+      BOOST_TEST(!failure.retryable());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ws_token_without_token_is_bad_response) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200, R"({"webSocketToken":""})");
+  });
+  RestClient client(server.url(), trusted(), kTimeout);
+  auto result = client.getWsToken(kMeetingId, kToken);
+  BOOST_REQUIRE(!result.ok());
+  BOOST_TEST(result.failure().error == TransportError::BadResponse);
+  requireSecretFree(result.failure());
+}
+
+BOOST_AUTO_TEST_CASE(oversized_body_is_too_large) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200, std::string((1 << 20) + 10, ' '));
+  });
+  const Failure failure = controlTokenFailure(server.url(), trusted());
+  BOOST_TEST(failure.error == TransportError::TooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(closed_port_is_connection_refused) {
+  const Failure failure =
+      controlTokenFailure("https://127.0.0.1:" + std::to_string(closedPort()), trusted());
+  BOOST_TEST(failure.error == TransportError::ConnectionRefused);
+  BOOST_TEST(failure.retryable());
+}
+
+BOOST_AUTO_TEST_CASE(silent_servers_time_out_near_the_configured_timeout) {
+  // Poco 1.11 TLS reads wait about twice the socket timeout; the client compensates, so a
+  // stall ends near the configured 400 ms instead of 800-1200 ms.
+  TestServer stalled([&stalled](HTTPServerRequest&, HTTPServerResponse& response) {
+    stalled.gate().waitFor(5000ms);  // released when the server stops
+    respondJson(response, 500, "{}");
+  });
+  SilentListener silent;  // accepts TCP (kernel backlog) but never does the TLS handshake
+  struct Case {
+    std::string url;
+    long max_ms;
+  };
+  for (const Case& c : {Case{stalled.url(), 750},  // response stall: about 1 x timeout
+                        Case{"https://127.0.0.1:" + std::to_string(silent.port()), 900}}) {
+    BOOST_TEST_CONTEXT(c.url) {  // handshake stall: about 1.5 x timeout (see applyTimeout)
+      const auto start = Clock::now();
+      const Failure failure = controlTokenFailure(c.url, trusted(), 400ms);
+      const long elapsed_ms = millisecondsSince(start);
+      BOOST_TEST(failure.error == TransportError::Timeout);
+      BOOST_TEST(failure.retryable());
+      BOOST_TEST(elapsed_ms >= 350);
+      BOOST_TEST(elapsed_ms < c.max_ms);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_ca_is_refused_even_with_an_accepting_global_handler) {
+  TestServer server([](HTTPServerRequest&,
+                       HTTPServerResponse& response) { respondJson(response, 200, tokenBody(1)); },
+                    "untrusted-server");
+  BOOST_TEST(controlTokenFailure(server.url(), trusted()).error == TransportError::Tls);
+  {
+    // Another component of the process registering an accept-all client handler must not
+    // weaken our verification.
+    Poco::Net::AcceptCertificateHandler accept_all(false);
+    const Failure failure = controlTokenFailure(server.url(), trusted());
+    BOOST_TEST(failure.error == TransportError::Tls);
+    BOOST_TEST(!failure.retryable());
+  }
+  BOOST_TEST(server.requests().empty());  // nothing, in particular no password, was sent
+}
+
+BOOST_AUTO_TEST_CASE(test_ca_is_not_trusted_without_ca_file) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200, tokenBody(1));
+  });
+  BOOST_TEST(controlTokenFailure(server.url(), TlsOptions{}).error == TransportError::Tls);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_host_certificate_is_refused) {
+  TestServer server([](HTTPServerRequest&,
+                       HTTPServerResponse& response) { respondJson(response, 200, tokenBody(1)); },
+                    "wronghost");
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    BOOST_TEST_CONTEXT(host) {
+      BOOST_TEST(controlTokenFailure(server.url("https", host), trusted()).error ==
+                 TransportError::Tls);
+    }
+  }
+  BOOST_TEST(server.requests().empty());
+}
+
+BOOST_AUTO_TEST_CASE(host_names_match_ip_and_dns_sans_and_sni_is_sent) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200, tokenBody(1));
+  });
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    RestClient client(server.url("https", host), trusted(), kTimeout);
+    auto result = client.getControlToken(kMeetingId, kPassword, "");
+    BOOST_TEST(result.ok(), host << ": " << describe(result));
+  }
+  const auto sni = server.sniNames();
+  BOOST_TEST(std::count(sni.begin(), sni.end(), "localhost") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(insecure_skip_verify_accepts_untrusted_and_wrong_host) {
+  for (const std::string stem : {"untrusted-server", "wronghost"}) {
+    TestServer server(
+        [](HTTPServerRequest&, HTTPServerResponse& response) {
+          respondJson(response, 200, tokenBody(1));
+        },
+        stem);
+    RestClient client(server.url(), TlsOptions{"", true}, kTimeout);
+    auto result = client.getControlToken(kMeetingId, kPassword, "");
+    BOOST_TEST(result.ok(), stem << ": " << describe(result));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_throw_invalid_argument) {
+  BOOST_CHECK_THROW(RestClient("http://127.0.0.1:1", trusted(), kTimeout), std::invalid_argument);
+  BOOST_CHECK_THROW(RestClient("not a url", trusted(), kTimeout), std::invalid_argument);
+  BOOST_CHECK_THROW(
+      RestClient("https://127.0.0.1:1", TlsOptions{pkiPath("missing.pem"), false}, kTimeout),
+      std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_echoed_by_the_server_are_redacted) {
+  TestServer server([](HTTPServerRequest& request, HTTPServerResponse& response) {
+    respondJson(response, 403,
+                R"({"error_code":"MMC.111070004","error_msg":"bad )" +
+                    request.get("X-Password", "") + " for " +
+                    request.get("X-Conference-Authorization", "") + R"("})");
+  });
+  const Failure failure = controlTokenFailure(server.url(), trusted());
+  BOOST_TEST(failure.error == TransportError::Rejected);
+  BOOST_TEST(failure.detail.find("<redacted>") != std::string::npos);
+  BOOST_TEST(failure.detail.find("Pa55") == std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+BOOST_AUTO_TEST_CASE(ws_text_round_trip_and_close) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    const std::string frame = nextFrame(ws);  // "1:hello"
+    sendText(ws, "echo " + frame);
+    mailbox.post(nextFrame(ws).substr(0, 4));  // the client's close frame: "8:" + code bytes
+  }));
+  WsConnection ws = openWs(server);
+  BOOST_TEST(ws.usable());
+  BOOST_REQUIRE(ws.send("hello").ok());
+  BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == "echo 1:hello");
+  ws.close();
+  BOOST_TEST(!ws.usable());
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == std::string("8:\x03\xE8", 4));  // 1000
+
+  const auto requests = server.requests();
+  BOOST_REQUIRE_EQUAL(requests.size(), 1u);
+  BOOST_TEST(requests[0].uri ==
+             "/cms/open/websocket/confctl/increment/conn?confID=900964776"
+             "&tmpToken=cnrWs%2Btok%2Fen%3D%261");
+  BOOST_TEST(!ws.send("late").ok());
+  BOOST_TEST(ws.send("late").failure().error == TransportError::Closed);
+}
+
+BOOST_AUTO_TEST_CASE(ws_fragmented_message_is_reassembled_around_a_ping) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    const int cont = WebSocket::FRAME_OP_SETRAW | WebSocket::FRAME_OP_CONT;
+    sendText(ws, R"({"a":)", WebSocket::FRAME_OP_TEXT);
+    sendText(ws, "p1", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    sendText(ws, "1", cont);
+    sendText(ws, "}", WebSocket::FRAME_FLAG_FIN | cont);
+    mailbox.post(nextFrame(ws));
+  }));
+  WsConnection ws = openWs(server);
+  BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == R"({"a":1})");
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == "10:p1");  // PONG with the PING payload
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_ping_is_answered_with_pong_and_waiting_continues) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    sendText(ws, "abc123", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    mailbox.post(nextFrame(ws));
+    sendText(ws, "", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    mailbox.post(nextFrame(ws));
+    sendText(ws, "after", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+    sendText(ws, "after");
+    nextFrame(ws);
+  }));
+  WsConnection ws = openWs(server);
+  BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == "after");
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == "10:abc123");
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == "10:");
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_binary_is_reported_and_connection_stays_usable) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) {
+    sendText(ws, std::string(10, '\x01'), WebSocket::FRAME_BINARY);
+    sendText(ws, "next");
+    nextFrame(ws);
+  }));
+  WsConnection ws = openWs(server);
+  BOOST_TEST(expect<WsBinary>(ws.receive(kWait)).bytes == 10u);
+  BOOST_TEST(ws.usable());
+  BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == "next");
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_oversized_frame_or_message_is_too_large_and_unusable) {
+  Mailbox mailbox;
+  for (const bool fragmented : {false, true}) {
+    TestServer server(wsHandler(mailbox, [fragmented](WebSocket& ws) {
+      if (fragmented) {
+        sendText(ws, std::string(800, 'a'), WebSocket::FRAME_OP_TEXT);
+        sendText(ws, std::string(800, 'b'),
+                 WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_SETRAW | WebSocket::FRAME_OP_CONT);
+      } else {
+        sendText(ws, std::string(4096, 'x'));
+      }
+      nextFrame(ws);
+    }));
+    WsConnection ws = openWs(server, 1024);
+    const WsEvent event = ws.receive(kWait);
+    BOOST_TEST_CONTEXT("fragmented " << fragmented) {
+      BOOST_REQUIRE(std::holds_alternative<Failure>(event));
+      BOOST_TEST(std::get<Failure>(event).error == TransportError::TooLarge);
+      BOOST_TEST(!ws.usable());
+      const WsEvent after = ws.receive(10ms);
+      BOOST_REQUIRE(std::holds_alternative<Failure>(after));
+      BOOST_TEST(std::get<Failure>(after).error == TransportError::Closed);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ws_server_close_frame_gives_closed_with_code_and_is_answered) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    ws.shutdown(4001, "meeting ended");
+    mailbox.post(nextFrame(ws).substr(0, 4));
+  }));
+  WsConnection ws = openWs(server);
+  const WsClosed closed = expect<WsClosed>(ws.receive(kWait));
+  BOOST_TEST(closed.code == 4001);
+  BOOST_TEST(closed.reason == "meeting ended");
+  BOOST_TEST(!ws.usable());
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == std::string("8:\x0F\xA1", 4));  // 4001
+}
+
+BOOST_AUTO_TEST_CASE(ws_connection_drop_gives_closed_1006) {
+  Mailbox mailbox;
+  for (const bool abrupt : {false, true}) {
+    TestServer server(wsHandler(mailbox, [abrupt](WebSocket& ws) {
+      if (abrupt) {
+        ::shutdown(ws.impl()->sockfd(), SHUT_RDWR);  // TCP FIN without TLS close_notify
+      } else {
+        ws.close();  // TLS close_notify, no WebSocket close frame
+      }
+    }));
+    WsConnection ws = openWs(server);
+    BOOST_TEST_CONTEXT("abrupt " << abrupt) {
+      BOOST_TEST(expect<WsClosed>(ws.receive(kWait)).code == 1006);
+      BOOST_TEST(!ws.usable());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ws_upgrade_refused_reports_http_status) {
+  TestServer server([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 401, R"({"error_code":"MMC.111070004"})");
+  });
+  auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, wsOptions());
+  BOOST_REQUIRE(!result.ok());
+  BOOST_TEST(result.failure().http_status == 401);
+  BOOST_TEST(result.failure().error == TransportError::Rejected);
+  requireSecretFree(result.failure());
+}
+
+BOOST_AUTO_TEST_CASE(ws_receive_timeout_is_not_doubled_by_tls) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) { nextFrame(ws); }));
+  WsConnection ws = openWs(server);
+  const auto start = Clock::now();
+  expect<WsTimeout>(ws.receive(400ms));
+  const long elapsed_ms = millisecondsSince(start);
+  BOOST_TEST(elapsed_ms >= 390);
+  BOOST_TEST(elapsed_ms < 750);
+  BOOST_TEST(ws.usable());
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_open_failures_are_mapped) {
+  const auto failure = [](const std::string& url, const WsOptions& options) {
+    auto result = WsConnection::open(url, kMeetingId, kWsToken, options);
+    BOOST_REQUIRE(!result.ok());
+    requireSecretFree(result.failure());
+    return result.failure();
+  };
+  BOOST_TEST(failure("ws://127.0.0.1:1", wsOptions()).error == TransportError::BadResponse);
+  BOOST_TEST(failure("%%%", wsOptions()).error == TransportError::BadResponse);
+  BOOST_TEST(failure("wss://127.0.0.1:" + std::to_string(closedPort()), wsOptions()).error ==
+             TransportError::ConnectionRefused);
+
+  Mailbox mailbox;
+  TestServer untrusted(wsHandler(mailbox, [](WebSocket&) {}), "untrusted-server");
+  BOOST_TEST(failure(untrusted.url("wss"), wsOptions()).error == TransportError::Tls);
+  WsOptions insecure = wsOptions();
+  insecure.tls = TlsOptions{"", true};
+  auto accepted = WsConnection::open(untrusted.url("https"), kMeetingId, kWsToken, insecure);
+  BOOST_TEST(accepted.ok());
+  if (accepted.ok()) accepted.value().close();
+}
+
+BOOST_AUTO_TEST_CASE(failure_classes_and_names) {
+  BOOST_TEST(hme::transport::toString(TransportError::RateLimited) == std::string("rate_limited"));
+  BOOST_TEST((Failure{TransportError::Timeout, 0, "", ""}.retryable()));
+  BOOST_TEST(!(Failure{TransportError::Rejected, 400, "", ""}.retryable()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
