@@ -54,6 +54,8 @@ struct RenderOptions {
 /// Collector first renders them) keep their own value, any later one is rendered as `other`. The
 /// Collector holds that memory, so create one Collector per process.
 ///
+/// The config reload gauges read 0 until MeetingStore::setConfigReload reports a (successful) load.
+///
 /// Thread-safety: Collect() and setOptions() may be called concurrently from any thread.
 class Collector : public prometheus::Collectable {
  public:

@@ -181,6 +181,13 @@ BOOST_AUTO_TEST_CASE(roles_follow_the_counting_rules) {
   BOOST_TEST(std::string(toLabel(Role::Cohost)) == "cohost");
 }
 
+BOOST_AUTO_TEST_CASE(records_stay_compact) {
+  // Per participant: a map node with ParticipantRecord, one with NetRecord, two pid strings of
+  // 32 characters. These bounds keep the whole well under 1 KiB per participant.
+  BOOST_TEST(sizeof(ParticipantRecord) <= 48u);
+  BOOST_TEST(sizeof(NetRecord) <= 160u);
+}
+
 BOOST_FIXTURE_TEST_CASE(names_are_kept_only_when_asked_for, Fixture) {
   auto named = inMeeting();
   named.name = "Alice";
