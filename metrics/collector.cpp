@@ -1,0 +1,543 @@
+#include "metrics/collector.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+namespace hme::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+// Every family of the catalogue, in exposition order. Help texts must not contain a backslash
+// or a newline: prometheus-cpp 1.0 writes HELP lines unescaped.
+enum Family : std::size_t {
+  kBuildInfo,
+  kSessions,
+  kReloadSuccessful,
+  kReloadSuccessTimestamp,
+  kUp,
+  kConnects,
+  kConnectFailures,
+  kDisconnects,
+  kHeartbeatsSent,
+  kHeartbeatRtt,
+  kTokenRefreshes,
+  kMessages,
+  kMessageErrors,
+  kLastMessage,
+  kInfo,
+  kStart,
+  kScheduledStart,
+  kEnd,
+  kState,
+  kLocked,
+  kRecording,
+  kMuteOnJoin,
+  kScreenShareLocked,
+  kChatForbidden,
+  kAudienceMembers,
+  kLayoutPictures,
+  kParticipants,
+  kCalling,
+  kByRole,
+  kByClient,
+  kMuted,
+  kVideo,
+  kHandRaised,
+  kSharing,
+  kJoins,
+  kLeaves,
+  kLeaveReasons,
+  kInvites,
+  kInviteFailures,
+  kAttendees,
+  kWaitingRoom,
+  kActiveSpeakers,
+  kSpeakerChanges,
+  kInterpreterGroups,
+  kNetworkQuality,
+  kPoorNetwork,
+  kOverSeriesLimit,
+  kParticipantRtt,
+  kParticipantJitter,
+  kParticipantLoss,
+  kParticipantThroughput,
+  kParticipantInfo,
+  kFamilyCount
+};
+
+struct FamilySpec {
+  const char* name;
+  MetricType type;
+  const char* help;
+};
+
+constexpr MetricType kGauge = MetricType::Gauge;
+constexpr MetricType kCounter = MetricType::Counter;
+
+// clang-format off
+const FamilySpec kFamilies[kFamilyCount] = {
+  {"huawei_meeting_exporter_build_info", kGauge,
+   "Always 1; labels carry the exporter version and git revision."},
+  {"huawei_meeting_exporter_sessions", kGauge,
+   "Configured meetings per session state (waiting, connecting, subscribed, backoff, ended)."},
+  {"huawei_meeting_exporter_config_last_reload_successful", kGauge,
+   "1 if the last configuration (re)load succeeded, else 0."},
+  {"huawei_meeting_exporter_config_last_reload_success_timestamp_seconds", kGauge,
+   "Unix time of the last successful configuration (re)load."},
+  {"huawei_meeting_up", kGauge,
+   "1 while the meeting event push is subscribed and heartbeats are answered, else 0."},
+  {"huawei_meeting_connects_total", kCounter,
+   "Successful subscriptions to the meeting event push (Subscribe answered with returnCode 0)."},
+  {"huawei_meeting_connect_failures_total", kCounter,
+   "Failed connect attempts by stage: control token, WebSocket token, handshake, Subscribe."},
+  {"huawei_meeting_disconnects_total", kCounter,
+   "Established event push connections that went away, by reason."},
+  {"huawei_meeting_heartbeats_sent_total", kCounter,
+   "HeartBeat frames sent to the event push server."},
+  {"huawei_meeting_heartbeat_rtt_seconds", kGauge,
+   "Round trip of the last HeartBeat answered by the server echo."},
+  {"huawei_meeting_token_refreshes_total", kCounter,
+   "Control token refreshes (GET /v1/mmc/control/conferences/token)."},
+  {"huawei_meeting_messages_total", kCounter,
+   "Text frames received that parsed as a JSON object with a string action, by action."},
+  {"huawei_meeting_message_errors_total", kCounter,
+   "Frames received and rejected, by reason."},
+  {"huawei_meeting_last_message_timestamp_seconds", kGauge,
+   "Unix time the last frame arrived from the event push server."},
+  {"huawei_meeting_info", kGauge,
+   "Always 1; labels from ConfBasicInfoNotify (displayID, title, confMode, media)."},
+  {"huawei_meeting_start_timestamp_seconds", kGauge,
+   "Meeting start time, ConfBasicInfoNotify startTime."},
+  {"huawei_meeting_scheduled_start_timestamp_seconds", kGauge,
+   "Scheduled start time, ConfBasicInfoNotify scheduledStartTime."},
+  {"huawei_meeting_end_timestamp_seconds", kGauge,
+   "Meeting end time, ConfDynamicInfoNotify endTime."},
+  {"huawei_meeting_state", kGauge,
+   "Meeting state from ConfDynamicInfoNotify state; 1 for the current state."},
+  {"huawei_meeting_locked", kGauge, "1 if the meeting is locked, ConfDynamicInfoNotify lock."},
+  {"huawei_meeting_recording", kGauge,
+   "1 while the meeting is recorded, ConfDynamicInfoNotify recState."},
+  {"huawei_meeting_mute_on_join", kGauge,
+   "1 if participants are muted on join, ConfDynamicInfoNotify mute."},
+  {"huawei_meeting_screen_share_locked", kGauge,
+   "1 if screen sharing is locked, ConfDynamicInfoNotify lockSharing."},
+  {"huawei_meeting_chat_forbidden", kGauge,
+   "1 if chat is forbidden, ConfDynamicInfoNotify forbiddenChat."},
+  {"huawei_meeting_audience_members", kGauge,
+   "Webinar audience size, ConfDynamicInfoNotify audienceTotalCount."},
+  {"huawei_meeting_layout_pictures", kGauge,
+   "Pictures in the multi-picture layout, picNum of ConfDynamicInfoNotify or CustomMultiPicNotify."},
+  {"huawei_meeting_participants", kGauge,
+   "Participants in the meeting, ParticipantsNotify STATE 0."},
+  {"huawei_meeting_participants_calling", kGauge,
+   "Participants being called, ParticipantsNotify STATE 1."},
+  {"huawei_meeting_participants_by_role", kGauge,
+   "Participants in the meeting by role, ParticipantsNotify ROLE and IS_COHOST."},
+  {"huawei_meeting_participants_by_client", kGauge,
+   "Participants in the meeting by client type, ParticipantsNotify CLIENT_LOGIN_TYPE."},
+  {"huawei_meeting_participants_muted", kGauge,
+   "Participants in the meeting who are muted, ParticipantsNotify MUTE 1."},
+  {"huawei_meeting_participants_video", kGauge,
+   "Participants in the meeting with video, ParticipantsNotify VIDEO 1."},
+  {"huawei_meeting_participants_hand_raised", kGauge,
+   "Participants in the meeting with a raised hand, ParticipantsNotify HAND 1."},
+  {"huawei_meeting_participants_sharing", kGauge,
+   "Participants in the meeting sharing their screen, ParticipantsNotify SHARE 1."},
+  {"huawei_meeting_participant_joins_total", kCounter,
+   "Participant pids that appeared in ParticipantsNotify (the first snapshot counts everyone)."},
+  {"huawei_meeting_participant_leaves_total", kCounter,
+   "Participant pids removed from ParticipantsNotify."},
+  {"huawei_meeting_participant_leave_reasons_total", kCounter,
+   "Reasons participants left, from InviteResultNotify result codes."},
+  {"huawei_meeting_invites_total", kCounter,
+   "Invite results from InviteResultNotify, successful and failed (replays not counted)."},
+  {"huawei_meeting_invite_failures_total", kCounter,
+   "Failed invites from InviteResultNotify non-zero result codes, by reason."},
+  {"huawei_meeting_attendees", kGauge, "Scheduled invitees, AttendeesNotify."},
+  {"huawei_meeting_waiting_room_participants", kGauge,
+   "Members waiting in the waiting room, WaitingListNotify."},
+  {"huawei_meeting_active_speakers", kGauge,
+   "Participants currently speaking, SpeakerChangeNotify."},
+  {"huawei_meeting_speaker_changes_total", kCounter,
+   "Changes of the active speaker set, SpeakerChangeNotify."},
+  {"huawei_meeting_interpreter_groups", kGauge,
+   "Interpretation groups, InterpreterGroupNotify."},
+  {"huawei_meeting_network_quality_participants", kGauge,
+   "Participants in the meeting per NetConditionNotify netInfo rating (lower-cased)."},
+  {"huawei_meeting_participants_poor_network", kGauge,
+   "Participants whose latest NetConditionNotify figures cross a configured loss, RTT or jitter threshold."},
+  {"huawei_meeting_participants_over_series_limit", kGauge,
+   "Participants left out of per-participant series by max_participants_per_meeting."},
+  {"huawei_meeting_participant_rtt_seconds", kGauge,
+   "Network round trip of a participant, NetConditionNotify delay (ms) / 1000."},
+  {"huawei_meeting_participant_jitter_seconds", kGauge,
+   "Jitter of a participant, NetConditionNotify jitter (upstream) and outJitter (downstream), ms / 1000."},
+  {"huawei_meeting_participant_packet_loss_ratio", kGauge,
+   "Packet loss of a participant, NetConditionNotify loss rates in 0.01 percent / 10000."},
+  {"huawei_meeting_participant_throughput_bytes_per_second", kGauge,
+   "Traffic of a participant, NetConditionNotify flux fields in 100 bit/s x 100 / 8."},
+  {"huawei_meeting_participant_info", kGauge,
+   "Always 1 per participant in the meeting; role and client from ParticipantsNotify."},
+};
+// clang-format on
+
+constexpr SessionState kSessionStates[] = {SessionState::Waiting, SessionState::Connecting,
+                                           SessionState::Subscribed, SessionState::Backoff,
+                                           SessionState::Ended};
+constexpr ConnectStage kStages[] = {ConnectStage::ControlToken, ConnectStage::WsToken,
+                                    ConnectStage::Handshake, ConnectStage::Subscribe};
+constexpr DisconnectReason kDisconnectReasons[] = {
+    DisconnectReason::ServerClosed, DisconnectReason::HeartbeatTimeout, DisconnectReason::Error,
+    DisconnectReason::MeetingEnded};
+constexpr RejectReason kRejectReasons[] = {RejectReason::InvalidJson, RejectReason::InvalidMessage,
+                                           RejectReason::TooLarge, RejectReason::BinaryFrame};
+constexpr Role kRoles[] = {Role::Host, Role::Cohost, Role::Participant, Role::Audience};
+constexpr ClientType kClients[] = {ClientType::Desktop, ClientType::Mobile, ClientType::Pad,
+                                   ClientType::Other};
+constexpr MeetingPhase kPhases[] = {MeetingPhase::Scheduled, MeetingPhase::Created,
+                                    MeetingPhase::Destroyed};
+constexpr Media kMedia[] = {Media::Audio, Media::Video, Media::Screen};
+constexpr Direction kDirections[] = {Direction::Upstream, Direction::Downstream};
+
+double seconds(TimePoint at) {
+  return std::chrono::duration<double>(at.time_since_epoch()).count();
+}
+
+template <typename Enum>
+std::size_t idx(Enum value) {
+  return static_cast<std::size_t>(value);
+}
+
+// Accumulates samples into the fixed family list.
+class Builder {
+ public:
+  Builder() : families_(kFamilyCount) {
+    for (std::size_t i = 0; i < kFamilyCount; ++i) {
+      families_[i].name = kFamilies[i].name;
+      families_[i].help = kFamilies[i].help;
+      families_[i].type = kFamilies[i].type;
+    }
+  }
+
+  void add(Family family, Labels labels, double value) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    if (kFamilies[family].type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    families_[family].metric.push_back(std::move(metric));
+  }
+
+  // Leaves out families without samples (as client_golang does).
+  std::vector<MetricFamily> finish() && {
+    families_.erase(std::remove_if(families_.begin(), families_.end(),
+                                   [](const MetricFamily& f) { return f.metric.empty(); }),
+                    families_.end());
+    return std::move(families_);
+  }
+
+ private:
+  std::vector<MetricFamily> families_;
+};
+
+Labels with(const Labels& base, std::initializer_list<ClientMetric::Label> extra) {
+  Labels labels = base;
+  labels.insert(labels.end(), extra);
+  return labels;
+}
+
+template <typename Count>
+double asDouble(Count count) {
+  return static_cast<double>(count);
+}
+
+bool poorNetwork(const NetRecord& net, const PoorNetworkThresholds& limits) {
+  if (NetRecord::has(net.rtt_seconds) && net.rtt_seconds > limits.rtt_seconds) return true;
+  for (double jitter : net.jitter_seconds) {
+    if (NetRecord::has(jitter) && jitter > limits.jitter_seconds) return true;
+  }
+  for (const auto& per_direction : net.loss_ratio) {
+    for (double loss : per_direction) {
+      if (NetRecord::has(loss) && loss > limits.packet_loss_ratio) return true;
+    }
+  }
+  return false;
+}
+
+void renderSession(Builder& out, const Labels& base, const MeetingState& state) {
+  const auto& counters = state.counters;
+  const auto& session = state.session;
+  out.add(kUp, base, session.up ? 1 : 0);
+  out.add(kConnects, base, asDouble(counters.connects));
+  for (auto stage : kStages) {
+    out.add(kConnectFailures, with(base, {{"stage", toLabel(stage)}}),
+            asDouble(counters.connect_failures[idx(stage)]));
+  }
+  for (auto reason : kDisconnectReasons) {
+    out.add(kDisconnects, with(base, {{"reason", toLabel(reason)}}),
+            asDouble(counters.disconnects[idx(reason)]));
+  }
+  out.add(kHeartbeatsSent, base, asDouble(counters.heartbeats_sent));
+  if (session.heartbeat_rtt_seconds) out.add(kHeartbeatRtt, base, *session.heartbeat_rtt_seconds);
+  out.add(kTokenRefreshes, base, asDouble(counters.token_refreshes));
+  for (std::size_t i = 0; i < kMessageActions.size(); ++i) {
+    out.add(kMessages, with(base, {{"action", std::string(kMessageActions[i])}}),
+            asDouble(counters.messages[i]));
+  }
+  for (auto reason : kRejectReasons) {
+    out.add(kMessageErrors, with(base, {{"reason", toLabel(reason)}}),
+            asDouble(counters.message_errors[idx(reason)]));
+  }
+  if (session.last_message_at) out.add(kLastMessage, base, seconds(*session.last_message_at));
+}
+
+void renderMeeting(Builder& out, const Labels& base, const MeetingState& state) {
+  const auto& info = state.info;
+  if (info.received) {
+    out.add(kInfo,
+            with(base, {{"display_id", info.display_id},
+                        {"title", info.title},
+                        {"conf_mode", info.conf_mode},
+                        {"media", info.media}}),
+            1);
+  }
+  if (info.start_timestamp_seconds) out.add(kStart, base, *info.start_timestamp_seconds);
+  if (info.scheduled_start_timestamp_seconds) {
+    out.add(kScheduledStart, base, *info.scheduled_start_timestamp_seconds);
+  }
+  const auto& flags = state.flags;
+  if (flags.end_timestamp_seconds) out.add(kEnd, base, *flags.end_timestamp_seconds);
+  if (flags.phase) {
+    for (auto phase : kPhases) {
+      out.add(kState, with(base, {{"state", toLabel(phase)}}), *flags.phase == phase ? 1 : 0);
+    }
+  }
+  const auto flag = [&](Family family, const std::optional<bool>& value) {
+    if (value) out.add(family, base, *value ? 1 : 0);
+  };
+  flag(kLocked, flags.locked);
+  flag(kRecording, flags.recording);
+  flag(kMuteOnJoin, flags.mute_on_join);
+  flag(kScreenShareLocked, flags.screen_share_locked);
+  flag(kChatForbidden, flags.chat_forbidden);
+  if (flags.audience_members) {
+    out.add(kAudienceMembers, base, static_cast<double>(*flags.audience_members));
+  }
+  if (flags.layout_pictures) {
+    out.add(kLayoutPictures, base, static_cast<double>(*flags.layout_pictures));
+  }
+}
+
+struct ParticipantTotals {
+  std::size_t online = 0;
+  std::size_t calling = 0;
+  std::array<std::size_t, kRoleCount> by_role{};
+  std::array<std::size_t, kClientTypeCount> by_client{};
+  std::size_t muted = 0;
+  std::size_t video = 0;
+  std::size_t hand_raised = 0;
+  std::size_t sharing = 0;
+  std::size_t poor_network = 0;
+  std::map<std::string, std::size_t> by_quality;  // normalised rating → participants
+};
+
+ParticipantTotals countParticipants(const MeetingState& state,
+                                    const PoorNetworkThresholds& limits) {
+  ParticipantTotals totals;
+  for (const auto& [pid, record] : state.participants) {
+    if (record.calling) {
+      ++totals.calling;
+      continue;
+    }
+    ++totals.online;
+    ++totals.by_role[idx(record.role())];
+    ++totals.by_client[idx(record.client)];
+    totals.muted += record.muted ? 1 : 0;
+    totals.video += record.video ? 1 : 0;
+    totals.hand_raised += record.hand_raised ? 1 : 0;
+    totals.sharing += record.sharing ? 1 : 0;
+    auto net = state.net.find(pid);
+    if (net == state.net.end()) continue;
+    if (!net->second.quality.empty()) ++totals.by_quality[net->second.quality];
+    if (poorNetwork(net->second, limits)) ++totals.poor_network;
+  }
+  return totals;
+}
+
+void renderParticipants(Builder& out, const Labels& base, const MeetingState& state,
+                        const ParticipantTotals& totals) {
+  const auto& counters = state.counters;
+  out.add(kParticipants, base, asDouble(totals.online));
+  out.add(kCalling, base, asDouble(totals.calling));
+  for (auto role : kRoles) {
+    out.add(kByRole, with(base, {{"role", toLabel(role)}}), asDouble(totals.by_role[idx(role)]));
+  }
+  for (auto client : kClients) {
+    out.add(kByClient, with(base, {{"client", toLabel(client)}}),
+            asDouble(totals.by_client[idx(client)]));
+  }
+  out.add(kMuted, base, asDouble(totals.muted));
+  out.add(kVideo, base, asDouble(totals.video));
+  out.add(kHandRaised, base, asDouble(totals.hand_raised));
+  out.add(kSharing, base, asDouble(totals.sharing));
+  out.add(kJoins, base, asDouble(counters.participant_joins));
+  out.add(kLeaves, base, asDouble(counters.participant_leaves));
+  for (std::size_t i = 0; i < kLeaveReasonCount; ++i) {
+    out.add(kLeaveReasons, with(base, {{"reason", toLabel(static_cast<LeaveReason>(i))}}),
+            asDouble(counters.leave_reasons[i]));
+  }
+  out.add(kInvites, base, asDouble(counters.invites));
+  for (std::size_t i = 0; i < kInviteFailureCount; ++i) {
+    out.add(kInviteFailures, with(base, {{"reason", toLabel(static_cast<InviteFailure>(i))}}),
+            asDouble(counters.invite_failures[i]));
+  }
+  out.add(kAttendees, base, asDouble(state.attendees.size()));
+  out.add(kWaitingRoom, base, asDouble(state.waiting_room.size()));
+  out.add(kActiveSpeakers, base, asDouble(state.speakers.size()));
+  out.add(kSpeakerChanges, base, asDouble(counters.speaker_changes));
+  out.add(kInterpreterGroups, base, asDouble(state.interpreter_groups.size()));
+  out.add(kPoorNetwork, base, asDouble(totals.poor_network));
+}
+
+void renderParticipantSeries(Builder& out, const Labels& base, const MeetingState& state,
+                             const RenderOptions& options, std::size_t online) {
+  std::size_t rendered = 0;
+  for (const auto& [pid, record] : state.participants) {
+    if (record.calling) continue;
+    if (rendered == options.max_participants_per_meeting) break;
+    ++rendered;
+    const Labels labels = with(base, {{"participant_id", pid}});
+    Labels info =
+        with(labels, {{"role", toLabel(record.role())}, {"client", toLabel(record.client)}});
+    if (options.participant_names) info.push_back({"name", record.name});
+    out.add(kParticipantInfo, std::move(info), 1);
+
+    auto found = state.net.find(pid);
+    if (found == state.net.end()) continue;
+    const auto& net = found->second;
+    if (NetRecord::has(net.rtt_seconds)) out.add(kParticipantRtt, labels, net.rtt_seconds);
+    for (auto direction : kDirections) {
+      const double jitter = net.jitter_seconds[idx(direction)];
+      if (NetRecord::has(jitter)) {
+        out.add(kParticipantJitter, with(labels, {{"direction", toLabel(direction)}}), jitter);
+      }
+    }
+    for (auto media : kMedia) {
+      for (auto direction : kDirections) {
+        const Labels media_labels =
+            with(labels, {{"media", toLabel(media)}, {"direction", toLabel(direction)}});
+        const double loss = net.loss_ratio[idx(media)][idx(direction)];
+        if (NetRecord::has(loss)) out.add(kParticipantLoss, media_labels, loss);
+        const double bytes = net.throughput_bytes_per_second[idx(media)][idx(direction)];
+        if (NetRecord::has(bytes)) out.add(kParticipantThroughput, media_labels, bytes);
+      }
+    }
+  }
+  out.add(kOverSeriesLimit, base, asDouble(online - rendered));
+}
+
+}  // namespace
+
+Collector::Collector(std::shared_ptr<const MeetingStore> store, std::string version,
+                     std::string revision, RenderOptions options)
+    : store_(std::move(store)),
+      version_(std::move(version)),
+      revision_(std::move(revision)),
+      options_(std::move(options)) {
+  if (!store_) throw std::invalid_argument("Collector needs a MeetingStore");
+}
+
+void Collector::setOptions(RenderOptions options) {
+  std::lock_guard<std::mutex> lock(options_mutex_);
+  options_ = std::move(options);
+}
+
+std::string Collector::ratingLabel(const std::string& quality) const {
+  std::lock_guard<std::mutex> lock(ratings_mutex_);
+  if (quality != "other") {
+    if (std::find(ratings_.begin(), ratings_.end(), quality) != ratings_.end()) return quality;
+    if (ratings_.size() < kMaxRatings) {
+      ratings_.push_back(quality);
+      return quality;
+    }
+  }
+  other_rating_seen_ = true;
+  return "other";
+}
+
+std::vector<std::string> Collector::ratingLabels() const {
+  std::lock_guard<std::mutex> lock(ratings_mutex_);
+  std::vector<std::string> labels = ratings_;
+  std::sort(labels.begin(), labels.end());
+  if (other_rating_seen_) labels.emplace_back("other");
+  return labels;
+}
+
+std::vector<MetricFamily> Collector::Collect() const {
+  RenderOptions options;
+  {
+    std::lock_guard<std::mutex> lock(options_mutex_);
+    options = options_;
+  }
+  const TimePoint now = options.now ? options.now() : std::chrono::system_clock::now();
+
+  Builder out;
+  out.add(kBuildInfo, {{"version", version_}, {"revision", revision_}}, 1);
+  const auto status = store_->exporterStatus();
+  out.add(kReloadSuccessful, {}, status.config_reload_ok ? 1 : 0);
+  out.add(kReloadSuccessTimestamp, {},
+          status.last_reload_success_at ? seconds(*status.last_reload_success_at) : 0);
+
+  std::array<std::size_t, kSessionStateCount> sessions{};
+  // Quality counts wait until every meeting registered its ratings, so that all meetings expose
+  // the same label set in this scrape.
+  std::vector<std::pair<Labels, std::map<std::string, std::size_t>>> quality_counts;
+
+  store_->forEach([&](const std::string& meeting_id, const MeetingState& state) {
+    ++sessions[idx(state.session.state)];
+    const auto& ended_at = state.session.ended_at;
+    if (ended_at && now >= *ended_at + options.ended_meeting_retention) return;
+
+    const Labels base = {{"meeting_id", meeting_id}};
+    renderSession(out, base, state);
+    renderMeeting(out, base, state);
+    const auto totals = countParticipants(state, options.poor_network);
+    renderParticipants(out, base, state, totals);
+    std::map<std::string, std::size_t> by_label;
+    for (const auto& [quality, count] : totals.by_quality) by_label[ratingLabel(quality)] += count;
+    quality_counts.emplace_back(base, std::move(by_label));
+    if (options.participant_series) {
+      renderParticipantSeries(out, base, state, options, totals.online);
+    }
+  });
+
+  for (auto state : kSessionStates) {
+    out.add(kSessions, {{"state", toLabel(state)}}, asDouble(sessions[idx(state)]));
+  }
+  const auto labels = ratingLabels();
+  for (const auto& [base, counts] : quality_counts) {
+    for (const auto& label : labels) {
+      auto found = counts.find(label);
+      out.add(kNetworkQuality, with(base, {{"quality", label}}),
+              asDouble(found == counts.end() ? 0 : found->second));
+    }
+  }
+  return std::move(out).finish();
+}
+
+std::string renderText(const std::vector<MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace hme::metrics
