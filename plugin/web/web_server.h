@@ -1,0 +1,103 @@
+#pragma once
+/// The exporter's HTTP endpoint. It knows nothing about meetings: the owner passes callbacks
+/// that render the metrics and the status page, report readiness and reload the config.
+///
+///   <telemetry_path>  GET|HEAD  200 text/plain; version=0.0.4 (gzip when accepted), 500 on error
+///   /                 GET|HEAD  200 text/html status page
+///   /-/healthy        GET|HEAD  200 "Healthy"
+///   /-/ready          GET|HEAD  200 or 503, body from the callback
+///   /-/reload         POST      200 or 500, body from the callback; other methods 405
+///   anything else               404
+///
+/// Bodies of the status page, ready and reload answers pass through the secret registry
+/// (plugin/log/redact.h) before they are sent.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plugin/web/listen_address.h"
+
+namespace hme::web {
+
+/// Where and how to serve.
+struct WebOptions {
+  /// `:9877` (all interfaces), `host:port` or `[v6]:port`; port 0 picks a free port.
+  std::vector<std::string> listen_addresses{":9877"};
+  /// Path of the metrics; must start with '/' and not clash with `/` or `/-/…`.
+  std::string telemetry_path = "/metrics";
+  /// Worker threads per listen address: the most requests served at once.
+  int max_threads = 8;
+  /// Accepted connections waiting for a worker; beyond that new connections are closed.
+  int max_queued = 64;
+  /// Socket send/receive timeout while a request is read or a response written.
+  std::chrono::milliseconds request_timeout{10'000};
+  /// How long an idle keep-alive connection may hold a worker before it is closed.
+  std::chrono::milliseconds keep_alive_timeout{5'000};
+};
+
+/// The callbacks behind the endpoints. All are required. They are called from the server's
+/// worker threads, possibly concurrently (except reload, which the server serialises), so they
+/// must be thread-safe. An exception thrown by one becomes a 500 with a generic text (the
+/// exception's message is logged, not sent).
+struct WebHandlers {
+  /// The Prometheus text exposition (format 0.0.4).
+  std::function<std::string()> render_metrics;
+  /// A complete HTML document; escape untrusted text with htmlEscape().
+  std::function<std::string()> render_status_html;
+  /// Reloads the config: {true, message} → 200, {false, error} → 500; the text is the body.
+  std::function<std::pair<bool, std::string>()> reload;
+  /// {true, text} → 200, {false, text} → 503; the text is the body.
+  std::function<std::pair<bool, std::string>()> ready;
+};
+
+/// A listen address could not be bound (in use, not local, host not resolvable, …).
+class BindError : public std::runtime_error {
+ public:
+  BindError(std::string address, const std::string& reason);
+  /// The listen address as given in WebOptions.
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string address_;
+};
+
+/// The HTTP server: one Poco HTTPServer per listen address with its own bounded thread pool.
+/// start() and stop() must not be called concurrently with each other; boundAddresses() and
+/// running() may be called from any thread.
+class WebServer {
+ public:
+  /// Validates the options (throws std::invalid_argument naming a bad listen address, a bad
+  /// telemetry path, a missing callback or a non-positive limit). Binds nothing yet.
+  WebServer(WebOptions options, WebHandlers handlers);
+  /// Stops the server if it still runs.
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  /// Binds every listen address, then starts serving and logs each bound address. Either all
+  /// addresses serve or none: throws BindError naming the first address that failed, and
+  /// std::logic_error if called twice.
+  void start();
+
+  /// Stops accepting, lets requests in flight complete, closes idle keep-alive connections,
+  /// releases the ports and returns. Idempotent; does not throw.
+  void stop() noexcept;
+
+  /// True between a successful start() and the beginning of stop().
+  bool running() const;
+
+  /// The addresses actually bound, in listen_addresses order, e.g. "127.0.0.1:43817" when
+  /// "127.0.0.1:0" was asked and "[::]:9877" for ":9877". Empty before start() and after stop().
+  std::vector<std::string> boundAddresses() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hme::web
