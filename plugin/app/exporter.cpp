@@ -55,12 +55,13 @@ const char* version() { return HME_VERSION; }
 const char* revision() { return HME_REVISION; }
 
 Exporter::Exporter(std::function<config::Config()> load_config, std::string version_label,
-                   std::string revision_label)
+                   std::string revision_label, std::string telemetry_path)
     : load_config_(std::move(load_config)),
       store_(std::make_shared<metrics::MeetingStore>()),
       collector_(std::make_shared<metrics::Collector>(store_, std::move(version_label),
                                                       std::move(revision_label))),
-      supervisor_(store_) {}
+      supervisor_(store_),
+      telemetry_path_(std::move(telemetry_path)) {}
 
 Exporter::~Exporter() { stop(); }
 
@@ -129,8 +130,8 @@ std::string Exporter::renderStatusPage() const {
           "th{background:#f0f0f0}.up{color:#070}.down{color:#a00}"
           "</style></head><body>\n<h1>Huawei Meeting Exporter</h1>\n<p>Version "
        << web::htmlEscape(version()) << " (" << web::htmlEscape(revision()) << "). "
-       << "<a href=\"metrics\">Metrics</a> · " << summaries.size() << " meetings, " << up
-       << " up. Last config load: "
+       << "<a href=\"" << web::htmlEscape(telemetry_path_) << "\">Metrics</a> · "
+       << summaries.size() << " meetings, " << up << " up. Last config load: "
        << (exporter_status.config_reload_ok ? "successful" : "<b>failed</b>") << ".</p>\n"
        << "<table id=\"meetings\"><thead><tr><th>Meeting</th><th>Title</th><th>State</th>"
           "<th>Up</th><th>Participants</th><th>Last message</th><th>Message errors</th>"
@@ -173,7 +174,7 @@ int runExporter(const CommandLine& command_line) {
     load_config = [path = command_line.config_file] { return config::loadConfigFile(path); };
   }
 
-  Exporter exporter(load_config, version(), revision());
+  Exporter exporter(load_config, version(), revision(), command_line.telemetry_path);
   try {
     exporter.start();
   } catch (const std::exception& e) {
@@ -198,7 +199,6 @@ int runExporter(const CommandLine& command_line) {
     return kExitCannotBind;
   }
   for (const auto& address : server.boundAddresses()) {
-    log::info("listening", {{"address", address}});
     if (demo) {
       log::info("demo: open the status page and the metrics",
                 {{"status_page", "http://" + address + "/"},

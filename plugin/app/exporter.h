@@ -57,6 +57,7 @@ class Exporter {
   std::shared_ptr<metrics::MeetingStore> store_;
   std::shared_ptr<metrics::Collector> collector_;
   Supervisor supervisor_;
+  std::string telemetry_path_;
   std::mutex reload_mutex_;
   bool started_ = false;
 };
