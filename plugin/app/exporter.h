@@ -26,7 +26,9 @@ enum ExitCode : int { kExitOk = 0, kExitBadConfig = 1, kExitCannotBind = 2 };
 class Exporter {
  public:
   /// `load_config` is called at start and on every reload; it throws config::ConfigError.
-  Exporter(std::function<config::Config()> load_config, std::string version, std::string revision);
+  /// `telemetry_path` is where the status page links to the metrics.
+  Exporter(std::function<config::Config()> load_config, std::string version, std::string revision,
+           std::string telemetry_path = "/metrics");
   ~Exporter();
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
