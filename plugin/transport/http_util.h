@@ -21,7 +21,7 @@ std::string encodeQueryValue(std::string_view value);
 /// '/', so "/" and "" both give "".
 std::string encodePathPrefix(std::string_view path);
 
-/// `timeout` as a Poco::Timespan (at least 1 ms).
+/// `timeout` as a Poco::Timespan, at least 1 ms (so zero or negative values give 1 ms).
 Poco::Timespan toTimespan(std::chrono::milliseconds timeout);
 
 /// The receive timeout to set on a TLS socket so that a read gives up after about `timeout`.

@@ -30,6 +30,24 @@ struct HttpAnswer {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+/// True if `value` can be sent as a header value unchanged (no CR, LF or other control byte).
+bool isSafeHeaderValue(std::string_view value) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+/// A token as the service issues them (e.g. "cnr" + hex): visible ASCII, no spaces. Anything else
+/// would end up in a header or URL of the next request.
+bool isPlausibleToken(std::string_view token) {
+  for (char c : token) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return !token.empty();
+}
+
 /// Reads at most `limit + 1` bytes so an oversized body is detected without storing it.
 std::string readBounded(std::istream& in, std::size_t limit) {
   std::string body;
@@ -52,7 +70,8 @@ Failure httpFailure(const HttpAnswer& answer, Secrets secrets) {
   code = detail::sanitizeErrorCode(code);
   std::string text = "HTTP " + std::to_string(answer.status);
   if (!code.empty()) text += " " + code;
-  if (!message.empty()) text += ": " + message.substr(0, 100);
+  // Scrub before truncating, so a cut can never leave part of a secret behind.
+  if (!message.empty()) text += ": " + detail::scrub(message, secrets, 100);
   return makeFailure(detail::classifyHttpStatus(answer.status, code), text, secrets, answer.status,
                      code);
 }
@@ -68,6 +87,13 @@ struct RestClient::Impl {
 
   Result<HttpAnswer> get(const std::string& path_and_query, const Headers& headers,
                          Secrets secrets) const {
+    for (const auto& [name, value] : headers) {
+      if (!isSafeHeaderValue(value)) {
+        return makeFailure(TransportError::Rejected,
+                           name + " contains a line break or control character (not sent)",
+                           secrets);
+      }
+    }
     try {
       Poco::Net::HTTPSClientSession session(host, port, context);
       detail::applyTimeout(session, timeout);
@@ -156,9 +182,9 @@ Result<ControlToken> RestClient::getControlToken(const std::string& meeting_id,
   ControlToken token;
   auto value = detail::stringField(*data, "token");
   auto ws_url = detail::stringField(*data, "wsURL");
-  if (!value || !ws_url) {
+  if (!value || !ws_url || !isPlausibleToken(*value)) {
     return makeFailure(TransportError::BadResponse,
-                       "control token answer lacks data.token or data.wsURL", secrets,
+                       "control token answer lacks a valid data.token or data.wsURL", secrets,
                        answer.value().status);
   }
   token.token = std::move(*value);
@@ -183,9 +209,9 @@ Result<std::string> RestClient::getWsToken(const std::string& meeting_id,
   if (!ws_token && object.value()->isObject("data")) {
     ws_token = detail::stringField(*object.value()->getObject("data"), "webSocketToken");
   }
-  if (!ws_token) {
-    return makeFailure(TransportError::BadResponse, "wsToken answer lacks webSocketToken", secrets,
-                       answer.value().status);
+  if (!ws_token || !isPlausibleToken(*ws_token)) {
+    return makeFailure(TransportError::BadResponse, "wsToken answer lacks a valid webSocketToken",
+                       secrets, answer.value().status);
   }
   return std::move(*ws_token);
 }

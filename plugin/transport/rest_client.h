@@ -29,6 +29,8 @@ struct ControlToken {
 /// token. Numbers in responses may arrive as JSON numbers or strings. Response bodies above
 /// 1 MiB are refused (TooLarge).
 /// Thread-safety: the const calls may run concurrently from several threads.
+/// The process must ignore SIGPIPE: OpenSSL writes with plain send(), so a write to a connection
+/// the peer has reset would otherwise kill it.
 class RestClient {
  public:
   /// `api_url`: `https://host[:port][/prefix]` (the `api.url` setting).
@@ -44,8 +46,9 @@ class RestClient {
   /// GET /v1/mmc/control/conferences/token with X-Password and X-Login-Type: 1, plus
   /// X-Conference-Authorization when `current_token` is not empty (refresh).
   /// Failures: Rejected for 4xx (with error_code, e.g. MMC.111072065: not started, not found or
-  /// wrong password alike), RateLimited for 429/MMC.100000429, ServerError for 5xx, BadResponse
-  /// for a body without data.token or data.wsURL, plus the network errors.
+  /// wrong password alike) and, without sending anything, for a password or token containing a
+  /// control character; RateLimited for 429/MMC.100000429; ServerError for 5xx; BadResponse for
+  /// a body without data.wsURL or a plausible data.token (visible ASCII); plus network errors.
   Result<ControlToken> getControlToken(const std::string& meeting_id,
                                        const std::string& host_password,
                                        const std::string& current_token) const;

@@ -94,9 +94,9 @@ struct WsConnection::Impl {
       if (!in_message && socket->available() <= 0) {
         // poll() waits exactly and consumes nothing, unlike a TLS read with a receive timeout
         // (see tlsReceiveTimeout), so an idle timeout can never cut a frame in half.
+        // A deadline already passed still gets a minimal poll, so receive(0ms) checks for data.
         const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (remaining.count() <= 0) return WsTimeout{};
         if (!socket->poll(detail::toTimespan(remaining), Poco::Net::Socket::SELECT_READ)) {
           return WsTimeout{};
         }
@@ -131,7 +131,7 @@ struct WsConnection::Impl {
         case WebSocket::FRAME_OP_BINARY:
           if (in_message) return protocolError("new data frame inside a fragmented message");
           binary = opcode == WebSocket::FRAME_OP_BINARY;
-          message.assign(frame.begin(), size);
+          message.assign(frame.begin(), frame.begin() + size);  // begin() may be null when empty
           break;
         case WebSocket::FRAME_OP_CONT:
           if (!in_message) return protocolError("continuation frame without a message");
@@ -140,7 +140,7 @@ struct WsConnection::Impl {
             return makeFailure(TransportError::TooLarge, "fragmented message above max_frame_bytes",
                                {});
           }
-          message.append(frame.begin(), size);
+          message.append(frame.begin(), frame.begin() + size);
           break;
         default:
           return protocolError("unknown opcode " + std::to_string(opcode));
@@ -211,7 +211,7 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
       const int status = static_cast<int>(response.getStatus());
       return makeFailure(detail::classifyHttpStatus(status, ""),
                          "WebSocket upgrade refused: HTTP " + std::to_string(status) + " " +
-                             response.getReason().substr(0, 60),
+                             detail::scrub(response.getReason(), secrets, 60),
                          secrets, status);
     }
     return detail::failureFromCurrentException(secrets);

@@ -51,9 +51,10 @@ struct WsOptions {
 
 /// One client WebSocket over TLS (Poco WebSocket over HTTPSClientSession).
 ///
-/// Not thread-safe: exactly one thread may use a connection at a time, including send() while
-/// another thread is in receive() — OpenSSL forbids concurrent reads and writes on one TLS
-/// socket. Movable, not copyable. No method throws.
+/// Not thread-safe: one thread at a time uses a connection; never send() on one thread while
+/// another is in receive() — OpenSSL forbids concurrent reads and writes on one TLS socket.
+/// Movable, not copyable. No method throws. The process must ignore SIGPIPE (OpenSSL writes with
+/// plain send(); sending to a connection the peer has reset would otherwise kill it).
 class WsConnection {
  public:
   /// Connects to `{ws_url}/cms/open/websocket/confctl/increment/conn?confID={meeting_id}&tmpToken=
@@ -89,7 +90,7 @@ class WsConnection {
   /// connection down. Idempotent.
   void close() noexcept;
 
-  /// False after close(), a WsClosed or any Failure from send/receive.
+  /// False after close(), a WsClosed, any Failure from receive() or a network Failure from send().
   bool usable() const noexcept;
 
  private:
