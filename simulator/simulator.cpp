@@ -50,6 +50,18 @@ constexpr const char* kAuthFailedCode = "MMC.111072065";
 constexpr const char* kAuthFailedMsg = "CONF_NOT_FOUND_OR_AUTH_FAILED";
 constexpr const char* kTokenInvalidCode = "MMC.111070004";
 constexpr const char* kTokenInvalidMsg = "VERIFY_FAILED";
+// Observation lists keep at most this many entries (oldest dropped first), so a simulator
+// running for days in demo mode or a benchmark does not grow without bound.
+constexpr std::size_t kMaxRecorded = 100000;
+
+template <class T>
+void append(std::vector<T>& list, T item) {
+  if (list.size() >= kMaxRecorded) {
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(kMaxRecorded / 2));
+  }
+  list.push_back(std::move(item));
+}
+
 // How long a closing side waits for the peer's close frame: long enough for a client to read
 // what was sent before (closing with unread input makes the kernel send a reset).
 constexpr std::chrono::milliseconds kCloseHandshake{1000};
@@ -203,6 +215,7 @@ struct Simulator::Impl {
   std::map<std::string, MeetingObservations> observations;
   std::vector<RestCall> rest_calls;
   std::set<std::string> secrets;
+  std::deque<std::string> secrets_order;  // insertion order, to evict the oldest
   std::mt19937_64 token_rng;
   std::uint64_t next_connection_id = 1;
 
@@ -229,17 +242,31 @@ struct Simulator::Impl {
     change_cv.notify_all();
   }
 
+  // Requires `mutex`.
+  void remember(const std::string& secret) {
+    if (secret.empty() || !secrets.insert(secret).second) return;
+    secrets_order.push_back(secret);
+    if (secrets_order.size() > kMaxRecorded) {
+      secrets.erase(secrets_order.front());
+      secrets_order.pop_front();
+    }
+  }
+
   std::string newToken() {
     static constexpr const char* kHex = "0123456789abcdef";
     std::string token = "cnr";
     for (int i = 0; i < 48; ++i) token += kHex[token_rng() % 16];
-    secrets.insert(token);
+    remember(token);
     return token;
   }
 
+  std::string hostPort(const std::string& host) const {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
+  }
+
   std::string wsUrl() const {
-    const std::string& host = options.ws_host.empty() ? options.host : options.ws_host;
-    return "wss://" + host + ":" + std::to_string(bound_port);
+    return "wss://" + hostPort(options.ws_host.empty() ? options.host : options.ws_host);
   }
 
   void record(RestCall::Kind kind, const std::string& meeting_id, int status, bool accepted) {
@@ -249,7 +276,7 @@ struct Simulator::Impl {
     call.status = status;
     call.accepted = accepted;
     call.at = WallClock::now();
-    rest_calls.push_back(std::move(call));
+    append(rest_calls, std::move(call));
   }
 
   // Consumes one refusal of `refusal` if set; returns what to answer.
@@ -688,10 +715,10 @@ struct Simulator::Impl {
     }
     const std::string action = frame->optValue<std::string>("action", "");
     if (action == "HeartBeat") {
-      obs.heartbeats.push_back(WallClock::now());
+      append(obs.heartbeats, WallClock::now());
       connection.post({Outbound::Kind::Text, text, 0});  // echoed unchanged (§3)
     } else if (action == "Subscribe") {
-      obs.subscribe_frames.push_back(text);
+      append(obs.subscribe_frames, text);
       onSubscribe(connection, *frame, obs);
     }
     // Other actions are ignored, as the real service does with what it does not know.
@@ -826,8 +853,8 @@ void Simulator::addMeeting(const MeetingSpec& spec) {
       throw std::invalid_argument("duplicate meeting_id " + spec.meeting_id);
     }
     auto meeting = std::make_unique<Meeting>(spec, impl_->options.seed, nowMs());
-    if (!spec.host_password.empty()) impl_->secrets.insert(spec.host_password);
-    impl_->secrets.insert(meeting->guestPassword());
+    impl_->remember(spec.host_password);
+    impl_->remember(meeting->guestPassword());
     impl_->observations[spec.meeting_id];
     impl_->meetings.emplace(spec.meeting_id, std::move(meeting));
   }
@@ -906,9 +933,7 @@ void Simulator::stop() {
 
 std::uint16_t Simulator::port() const { return impl_->bound_port; }
 
-std::string Simulator::apiUrl() const {
-  return "https://" + impl_->options.host + ":" + std::to_string(impl_->bound_port);
-}
+std::string Simulator::apiUrl() const { return "https://" + impl_->hostPort(impl_->options.host); }
 
 std::string Simulator::wsUrl() const { return impl_->wsUrl(); }
 

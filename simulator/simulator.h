@@ -76,7 +76,7 @@ struct RestCall {
   std::chrono::system_clock::time_point at;
 };
 
-/// What the server saw of one meeting's clients.
+/// What the server saw of one meeting's clients. The lists keep the latest 100000 entries.
 struct MeetingObservations {
   std::vector<std::chrono::system_clock::time_point> heartbeats;  ///< HeartBeat frames received
   std::vector<std::string> subscribe_frames;                      ///< raw Subscribe frame texts
@@ -170,13 +170,14 @@ class Simulator {
 
   // --- Observations --------------------------------------------------------------------------
 
-  /// Every token call and upgrade, in arrival order.
+  /// Every token call and upgrade, in arrival order (the latest 100000).
   std::vector<RestCall> restCalls() const;
   /// What the server saw of a meeting's clients (empty for an unknown meeting).
   MeetingObservations observations(const std::string& meeting_id) const;
   /// Every secret the simulator issued or accepted: host and guest passwords, control tokens,
   /// WebSocket tokens and the other token-like fields it handed out. Tests search logs,
-  /// metrics and pages for these (and for `Basic ` + base64 of the tokens).
+  /// metrics and pages for these (and for `Basic ` + base64 of the tokens). Keeps the latest
+  /// 100000.
   std::vector<std::string> secrets() const;
   /// Waits until `predicate` returns true, re-evaluating it whenever the simulator's state
   /// changes (a call, frame, connection, step or fault) and at least every 50 ms. Returns
