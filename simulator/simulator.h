@@ -42,10 +42,9 @@ struct SimulatorOptions {
   WsRejectMode ws_reject = WsRejectMode::HttpStatus;
   int ws_reject_status = 401;
   std::uint16_t ws_reject_close_code = 1008;
-  int subscribe_failure_code = 111070004;       ///< `returnCode` of a refused Subscribe
-  int max_connections = 512;                    ///< server threads; each open WebSocket holds one
-  std::chrono::milliseconds poll_interval{20};  ///< push latency bound of a connection thread
-  int max_client_frame_bytes = 65536;           ///< larger client frames close the connection
+  int subscribe_failure_code = 111070004;  ///< `returnCode` of a refused Subscribe
+  int max_connections = 512;               ///< server threads; each open WebSocket holds one
+  int max_client_frame_bytes = 65536;      ///< larger client frames close the connection
 };
 
 /// Which token endpoint a refusal applies to.
