@@ -173,7 +173,7 @@ class Meeting {
 
   std::uint64_t rand(std::uint64_t bound);  // uniform in [0, bound); bound > 0
   bool chance(int percent);
-  std::string randomText(std::mt19937_64& rng, const char* alphabet, std::size_t length);
+  static std::string randomText(std::mt19937_64& rng, const char* alphabet, std::size_t length);
   std::string nextName();
   std::string nextTel();
   std::string pickClient();

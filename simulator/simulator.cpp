@@ -1,6 +1,11 @@
 #include "simulator/simulator.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -45,11 +50,24 @@ using Poco::Net::HTTPServerResponse;
 using Poco::Net::WebSocket;
 using SteadyClock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
+using namespace std::chrono_literals;
 
 constexpr const char* kAuthFailedCode = "MMC.111072065";
 constexpr const char* kAuthFailedMsg = "CONF_NOT_FOUND_OR_AUTH_FAILED";
 constexpr const char* kTokenInvalidCode = "MMC.111070004";
 constexpr const char* kTokenInvalidMsg = "VERIFY_FAILED";
+// Observation lists keep at most this many entries (oldest dropped first), so a simulator
+// running for days in demo mode or a benchmark does not grow without bound.
+constexpr std::size_t kMaxRecorded = 100000;
+
+template <class T>
+void append(std::vector<T>& list, T item) {
+  if (list.size() >= kMaxRecorded) {
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(kMaxRecorded / 2));
+  }
+  list.push_back(std::move(item));
+}
+
 // How long a closing side waits for the peer's close frame: long enough for a client to read
 // what was sent before (closing with unread input makes the kernel send a reset).
 constexpr std::chrono::milliseconds kCloseHandshake{1000};
@@ -116,33 +134,52 @@ struct Outbound {
   std::uint16_t code = 0;
 };
 
-/// One open WebSocket. Only its own thread touches the socket; others post to its queue.
+/// One open WebSocket. Only its own thread touches the socket; others post to its queue and
+/// wake the thread through an eventfd it polls together with the socket.
 struct Connection {
+  Connection() : wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (wake_fd < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~Connection() { ::close(wake_fd); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
   std::uint64_t id = 0;
   std::string meeting_id;
   // Guarded by Simulator::Impl::mutex.
   std::set<PushType> subscribed;
   bool live = false;  // subscribed successfully: receives pushes
 
+  const int wake_fd;
   std::mutex queue_mutex;
   std::condition_variable queue_cv;
   std::deque<Outbound> queue;
   bool silent = false;
   bool silent_acknowledged = false;  // the thread has seen `silent` and stopped reading
 
+  void wake() {
+    const std::uint64_t one = 1;
+    // A full counter (never in practice) still leaves the fd readable: nothing is lost.
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof one);
+    queue_cv.notify_all();
+  }
+  void clearWake() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const ssize_t n = ::read(wake_fd, &count, sizeof count);
+  }
   void post(Outbound outbound) {
     {
       std::lock_guard<std::mutex> lock(queue_mutex);
       queue.push_back(std::move(outbound));
     }
-    queue_cv.notify_all();
+    wake();
   }
   // Returns once the connection thread has gone silent (or after `timeout`, should it be
   // stuck in a send), so that a caller's next frame is certainly not read.
   void setSilent(bool on, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(queue_mutex);
     silent = on;
-    queue_cv.notify_all();
+    wake();
     if (on) queue_cv.wait_for(lock, timeout, [this] { return silent_acknowledged || !silent; });
   }
 };
@@ -203,6 +240,7 @@ struct Simulator::Impl {
   std::map<std::string, MeetingObservations> observations;
   std::vector<RestCall> rest_calls;
   std::set<std::string> secrets;
+  std::deque<std::string> secrets_order;  // insertion order, to evict the oldest
   std::mt19937_64 token_rng;
   std::uint64_t next_connection_id = 1;
 
@@ -229,17 +267,31 @@ struct Simulator::Impl {
     change_cv.notify_all();
   }
 
+  // Requires `mutex`.
+  void remember(const std::string& secret) {
+    if (secret.empty() || !secrets.insert(secret).second) return;
+    secrets_order.push_back(secret);
+    if (secrets_order.size() > kMaxRecorded) {
+      secrets.erase(secrets_order.front());
+      secrets_order.pop_front();
+    }
+  }
+
   std::string newToken() {
     static constexpr const char* kHex = "0123456789abcdef";
     std::string token = "cnr";
     for (int i = 0; i < 48; ++i) token += kHex[token_rng() % 16];
-    secrets.insert(token);
+    remember(token);
     return token;
   }
 
+  std::string hostPort(const std::string& host) const {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
+  }
+
   std::string wsUrl() const {
-    const std::string& host = options.ws_host.empty() ? options.host : options.ws_host;
-    return "wss://" + host + ":" + std::to_string(bound_port);
+    return "wss://" + hostPort(options.ws_host.empty() ? options.host : options.ws_host);
   }
 
   void record(RestCall::Kind kind, const std::string& meeting_id, int status, bool accepted) {
@@ -249,7 +301,7 @@ struct Simulator::Impl {
     call.status = status;
     call.accepted = accepted;
     call.at = WallClock::now();
-    rest_calls.push_back(std::move(call));
+    append(rest_calls, std::move(call));
   }
 
   // Consumes one refusal of `refusal` if set; returns what to answer.
@@ -557,6 +609,16 @@ struct Simulator::Impl {
     }
   }
 
+  // Waits until the socket is readable (true) or the connection is woken or `wait` passes.
+  static bool waitReadable(WebSocket& ws, Connection& connection, SteadyClock::duration wait) {
+    std::array<pollfd, 2> fds{{{ws.impl()->sockfd(), POLLIN, 0}, {connection.wake_fd, POLLIN, 0}}};
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(ms));
+    if (ready <= 0) return false;  // timeout, or EINTR: the loop re-checks everything
+    if ((fds[1].revents & POLLIN) != 0) connection.clearWake();
+    return (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+  }
+
   void send(WebSocket& ws, const Outbound& outbound) {
     int flags = WebSocket::FRAME_TEXT;
     if (outbound.kind == Outbound::Kind::Binary) flags = WebSocket::FRAME_BINARY;
@@ -573,8 +635,6 @@ struct Simulator::Impl {
     ws.setReceiveTimeout(Poco::Timespan(5, 0));
     ws.setSendTimeout(Poco::Timespan(5, 0));
     ws.setMaxPayloadSize(options.max_client_frame_bytes);
-    const Poco::Timespan poll(
-        std::chrono::duration_cast<std::chrono::microseconds>(options.poll_interval).count());
     auto last_frame = SteadyClock::now();
     std::optional<Outbound> closing;  // a Close to send, or Drop
     Poco::Buffer<char> buffer(0);
@@ -600,25 +660,33 @@ struct Simulator::Impl {
           if (!silent) send(ws, outbound);  // a silent server loses what it would have sent
         }
         if (closing) break;
-        if (SteadyClock::now() - last_frame >= std::chrono::milliseconds(silence_timeout_ms)) {
+        const auto silence_deadline =
+            last_frame + std::chrono::milliseconds(silence_timeout_ms.load());
+        const auto now = SteadyClock::now();
+        if (now >= silence_deadline) {
           closing = Outbound{Outbound::Kind::Close, "no frame within the silence timeout",
                              WebSocket::WS_NORMAL_CLOSE};
           break;
         }
+        // Wake at least once a second: setSilenceTimeout() may have shortened the deadline.
+        const auto wait = std::min<SteadyClock::duration>(silence_deadline - now, 1s);
         if (silent) {
           std::unique_lock<std::mutex> lock(connection.queue_mutex);
           if (!connection.silent_acknowledged) {
             connection.silent_acknowledged = true;
             connection.queue_cv.notify_all();
           }
-          connection.queue_cv.wait_for(lock, options.poll_interval);
+          connection.clearWake();
+          if (connection.queue.empty() && connection.silent && !stopping) {
+            connection.queue_cv.wait_for(lock, wait);
+          }
           continue;
         }
         {
           std::lock_guard<std::mutex> lock(connection.queue_mutex);
           connection.silent_acknowledged = false;
         }
-        if (ws.available() <= 0 && !ws.poll(poll, Poco::Net::Socket::SELECT_READ)) continue;
+        if (ws.available() <= 0 && !waitReadable(ws, connection, wait)) continue;
         int flags = 0;
         buffer.resize(0);
         const int n = ws.receiveFrame(buffer, flags);
@@ -688,10 +756,10 @@ struct Simulator::Impl {
     }
     const std::string action = frame->optValue<std::string>("action", "");
     if (action == "HeartBeat") {
-      obs.heartbeats.push_back(WallClock::now());
+      append(obs.heartbeats, WallClock::now());
       connection.post({Outbound::Kind::Text, text, 0});  // echoed unchanged (§3)
     } else if (action == "Subscribe") {
-      obs.subscribe_frames.push_back(text);
+      append(obs.subscribe_frames, text);
       onSubscribe(connection, *frame, obs);
     }
     // Other actions are ignored, as the real service does with what it does not know.
@@ -826,8 +894,8 @@ void Simulator::addMeeting(const MeetingSpec& spec) {
       throw std::invalid_argument("duplicate meeting_id " + spec.meeting_id);
     }
     auto meeting = std::make_unique<Meeting>(spec, impl_->options.seed, nowMs());
-    if (!spec.host_password.empty()) impl_->secrets.insert(spec.host_password);
-    impl_->secrets.insert(meeting->guestPassword());
+    impl_->remember(spec.host_password);
+    impl_->remember(meeting->guestPassword());
     impl_->observations[spec.meeting_id];
     impl_->meetings.emplace(spec.meeting_id, std::move(meeting));
   }
@@ -886,7 +954,7 @@ void Simulator::stop() {
   impl_->ticker.join();
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    for (const auto& [id, connection] : impl_->connections) connection->queue_cv.notify_all();
+    for (const auto& [id, connection] : impl_->connections) connection->wake();
   }
   // Connection threads see `stopping` within one poll interval and close their sockets
   // themselves; only then is it safe to let Poco shut the remaining sockets down.
@@ -906,9 +974,7 @@ void Simulator::stop() {
 
 std::uint16_t Simulator::port() const { return impl_->bound_port; }
 
-std::string Simulator::apiUrl() const {
-  return "https://" + impl_->options.host + ":" + std::to_string(impl_->bound_port);
-}
+std::string Simulator::apiUrl() const { return "https://" + impl_->hostPort(impl_->options.host); }
 
 std::string Simulator::wsUrl() const { return impl_->wsUrl(); }
 

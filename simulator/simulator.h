@@ -42,10 +42,9 @@ struct SimulatorOptions {
   WsRejectMode ws_reject = WsRejectMode::HttpStatus;
   int ws_reject_status = 401;
   std::uint16_t ws_reject_close_code = 1008;
-  int subscribe_failure_code = 111070004;       ///< `returnCode` of a refused Subscribe
-  int max_connections = 512;                    ///< server threads; each open WebSocket holds one
-  std::chrono::milliseconds poll_interval{20};  ///< push latency bound of a connection thread
-  int max_client_frame_bytes = 65536;           ///< larger client frames close the connection
+  int subscribe_failure_code = 111070004;  ///< `returnCode` of a refused Subscribe
+  int max_connections = 512;               ///< server threads; each open WebSocket holds one
+  int max_client_frame_bytes = 65536;      ///< larger client frames close the connection
 };
 
 /// Which token endpoint a refusal applies to.
@@ -76,7 +75,7 @@ struct RestCall {
   std::chrono::system_clock::time_point at;
 };
 
-/// What the server saw of one meeting's clients.
+/// What the server saw of one meeting's clients. The lists keep the latest 100000 entries.
 struct MeetingObservations {
   std::vector<std::chrono::system_clock::time_point> heartbeats;  ///< HeartBeat frames received
   std::vector<std::string> subscribe_frames;                      ///< raw Subscribe frame texts
@@ -170,13 +169,14 @@ class Simulator {
 
   // --- Observations --------------------------------------------------------------------------
 
-  /// Every token call and upgrade, in arrival order.
+  /// Every token call and upgrade, in arrival order (the latest 100000).
   std::vector<RestCall> restCalls() const;
   /// What the server saw of a meeting's clients (empty for an unknown meeting).
   MeetingObservations observations(const std::string& meeting_id) const;
   /// Every secret the simulator issued or accepted: host and guest passwords, control tokens,
   /// WebSocket tokens and the other token-like fields it handed out. Tests search logs,
-  /// metrics and pages for these (and for `Basic ` + base64 of the tokens).
+  /// metrics and pages for these (and for `Basic ` + base64 of the tokens). Keeps the latest
+  /// 100000.
   std::vector<std::string> secrets() const;
   /// Waits until `predicate` returns true, re-evaluating it whenever the simulator's state
   /// changes (a call, frame, connection, step or fault) and at least every 50 ms. Returns

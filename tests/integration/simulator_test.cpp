@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -87,6 +86,18 @@ std::string base64(const std::string& raw) {
   encoder << raw;
   encoder.close();
   return out.str();
+}
+
+const std::string kHexDigits = "0123456789abcdef";
+const std::string kBase36Digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+bool consistsOf(const std::string& text, const std::string& alphabet, std::size_t length) {
+  return text.size() == length && text.find_first_not_of(alphabet) == std::string::npos;
+}
+
+// protocol.md §2.1: `cnr` + 48 hex digits.
+bool isToken(const std::string& token) {
+  return token.rfind("cnr", 0) == 0 && consistsOf(token.substr(3), kHexDigits, 48);
 }
 
 struct HttpResult {
@@ -269,7 +280,7 @@ BOOST_AUTO_TEST_CASE(control_token_happy_path_and_refresh) {
   Object::Ptr body = parseObject(result.body);
   Object::Ptr data = body->getObject("data");
   const std::string token = data->getValue<std::string>("token");
-  BOOST_TEST(std::regex_match(token, std::regex("cnr[0-9a-f]{48}")));
+  BOOST_TEST(isToken(token));
   BOOST_TEST(data->getValue<std::string>("wsURL") ==
              "wss://127.0.0.1:" + std::to_string(h.sim.port()));
   BOOST_TEST(data->getValue<int>("confTokenExpireTime") == 1800);
@@ -366,7 +377,7 @@ BOOST_AUTO_TEST_CASE(ws_token_is_single_use_and_calls_come_in_order) {
   Harness h;
   const std::string token = h.controlToken();
   const std::string tmp = h.wsToken("Basic " + base64(token));
-  BOOST_TEST(std::regex_match(tmp, std::regex("cnr[0-9a-f]{48}")));
+  BOOST_TEST(isToken(tmp));
   auto ws = h.connect(tmp);
   HTTPResponse response;
   BOOST_CHECK_THROW(h.connect(tmp, kMeeting, &response), Poco::Net::WebSocketException);
@@ -385,6 +396,16 @@ BOOST_AUTO_TEST_CASE(ws_token_is_single_use_and_calls_come_in_order) {
   BOOST_TEST((calls[2].kind == RestCall::Kind::Upgrade && calls[2].status == 101));
   BOOST_TEST((calls[3].kind == RestCall::Kind::Upgrade && !calls[3].accepted));
   BOOST_TEST(calls[3].status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(ws_token_expires) {
+  SimulatorOptions options = testOptions();
+  options.ws_token_lifetime = 0s;
+  Harness h(options);
+  HTTPResponse response;
+  BOOST_CHECK_THROW(h.connect(h.wsToken(h.controlToken()), kMeeting, &response),
+                    Poco::Net::WebSocketException);
+  BOOST_TEST(static_cast<int>(response.getStatus()) == 401);
 }
 
 BOOST_AUTO_TEST_CASE(bad_tmp_token_refused_by_close_frame_when_configured) {
@@ -423,7 +444,7 @@ BOOST_AUTO_TEST_CASE(subscribe_reply_then_full_snapshots) {
     BOOST_TEST(f->getValue<std::string>("action") == expected[i]);
     BOOST_TEST(f->getValue<int>("msgMode") == 0);
     BOOST_TEST(f->getValue<std::string>("confID") == kMeeting);
-    BOOST_TEST(std::regex_match(f->getValue<std::string>("msgID"), std::regex("[0-9a-f]{32}")));
+    BOOST_TEST(consistsOf(f->getValue<std::string>("msgID"), kHexDigits, 32));
     BOOST_TEST(f->has("version"));
     BOOST_TEST(f->has("createTime"));
   }
@@ -437,7 +458,7 @@ BOOST_AUTO_TEST_CASE(subscribe_reply_then_full_snapshots) {
   int hosts = 0;
   for (std::size_t i = 0; i < participants->size(); ++i) {
     Object::Ptr item = participants->getObject(static_cast<unsigned>(i));
-    BOOST_TEST(std::regex_match(item->getValue<std::string>("pid"), std::regex("[0-9a-z]{32}")));
+    BOOST_TEST(consistsOf(item->getValue<std::string>("pid"), kBase36Digits, 32));
     Object::Ptr info = item->getObject("pinfoMap");
     for (const auto& [key, value] : *info) BOOST_TEST(value.isString(), key);
     hosts += info->getValue<std::string>("ROLE") == "1" ? 1 : 0;
@@ -638,6 +659,27 @@ BOOST_AUTO_TEST_CASE(ticker_steps_lively_meetings) {
   Harness h(options, {testMeeting(), frozen});
   BOOST_TEST(h.sim.waitFor([&] { return h.sim.truth(kMeeting)->steps >= 5u; }, 5s));
   BOOST_TEST(h.sim.truth("900000002")->steps == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(many_concurrent_connections_each_get_their_pushes) {
+  SimulatorOptions options = testOptions();
+  options.tick = 10ms;
+  std::vector<MeetingSpec> meetings;
+  for (int i = 0; i < 20; ++i) meetings.push_back(testMeeting(std::to_string(910000000 + i)));
+  Harness h(options, meetings);
+  std::vector<std::unique_ptr<WebSocket>> sockets;
+  for (const MeetingSpec& spec : meetings) {
+    sockets.push_back(h.subscribed({"NetConditionNotify"}, nullptr, spec.meeting_id));
+  }
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    WebSocket& ws = *sockets[i];
+    Object::Ptr snapshot = parseObject(receive(ws).payload);
+    BOOST_TEST(snapshot->getValue<int>("msgMode") == 0);
+    Object::Ptr update = parseObject(receive(ws).payload);  // the ticker keeps them coming
+    BOOST_TEST(update->getValue<int>("msgMode") == 1);
+    BOOST_TEST(update->getValue<std::string>("confID") == meetings[i].meeting_id);
+  }
+  BOOST_TEST(h.sim.observations(meetings[0].meeting_id).connections_open == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(fault_frames_and_drops) {
