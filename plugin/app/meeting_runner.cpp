@@ -29,8 +29,10 @@ std::string describeFailure(const transport::Failure& failure) {
   if (failure.http_status != 0) text = "HTTP " + std::to_string(failure.http_status);
   if (!failure.error_code.empty()) text += (text.empty() ? "" : " ") + failure.error_code;
   if (text.empty()) text = transport::toString(failure.error);
-  if (!failure.detail.empty()) text += ": " + failure.detail;
-  return text;
+  if (failure.detail.empty()) return text;
+  // The detail of an HTTP failure already starts with "HTTP <status> <code>": say it once.
+  if (failure.detail.rfind(text, 0) == 0) return failure.detail;
+  return text + ": " + failure.detail;
 }
 
 session::RequestFailure toRequestFailure(const transport::Failure& failure) {
@@ -246,6 +248,11 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     protocol::Decoded decoded;
     decoded.message = protocol::Rejection{metrics::RejectReason::BinaryFrame,
                                           std::to_string(binary->bytes) + " bytes"};
+    log::limited(frameErrorLimiter(), meeting_.id + "/binary_frame", log::Level::Warn,
+                 "frame rejected",
+                 {{"meeting_id", meeting_.id},
+                  {"reason", metrics::toLabel(metrics::RejectReason::BinaryFrame)},
+                  {"bytes", binary->bytes}});
     return session_.onFrame(now, decoded);
   }
   if (std::holds_alternative<transport::WsTimeout>(event)) return {};
