@@ -194,29 +194,24 @@ session::Commands MeetingRunner::perform(const session::Command& command) {
       next = session_.onConnectFailed(Clock::now(), describeFailure(result.failure()));
     }
   } else if (const auto* subscribe = std::get_if<session::SendSubscribe>(&command)) {
-    if (connection_) {
-      auto sent = connection_->send(protocol::encodeSubscribe(
-          subscribe->types, subscribe->control_token, subscribe->sequence, meeting_id));
-      if (!sent.ok()) {
-        connection_.reset();
-        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
-                                                describeFailure(sent.failure())});
-      }
-    }
+    next = sendFrame(protocol::encodeSubscribe(subscribe->types, subscribe->control_token,
+                                               subscribe->sequence, meeting_id));
   } else if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
-    if (connection_) {
-      auto sent = connection_->send(protocol::encodeHeartbeat(heartbeat->sequence));
-      if (!sent.ok()) {
-        connection_.reset();
-        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
-                                                describeFailure(sent.failure())});
-      }
-    }
+    next = sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
     if (connection_) connection_->close();
     connection_.reset();
   }
   return next;
+}
+
+session::Commands MeetingRunner::sendFrame(const std::string& text) {
+  if (!connection_) return {};
+  const auto sent = connection_->send(text);
+  if (sent.ok()) return {};
+  connection_.reset();
+  return session_.onClosed(
+      Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
 }
 
 session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
