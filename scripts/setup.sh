@@ -6,6 +6,9 @@ packages=(
   cmake g++ ccache pkg-config
   libpoco-dev prometheus-cpp-dev libboost-test-dev libyaml-cpp-dev libssl-dev zlib1g-dev
   prometheus  # brings promtool for `promtool check metrics`
+  libcrypt-dev  # crypt_r for bcrypt in --web.config.file basic auth
+  chromium curl  # the status page e2e test (headless browser)
+  dpkg-dev  # dpkg-shlibdeps for `cpack -G DEB`
 )
 
 missing=()
