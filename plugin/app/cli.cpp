@@ -56,8 +56,8 @@ const std::vector<FlagSpec>& flagSpecs() {
       {"demo", nullptr, "run against the built-in meeting simulator (no account needed)",
        [](CommandLine& c, const std::string&) { c.demo = true; }},
       {"telegraf.execd", nullptr,
-       "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF; "
-       "no HTTP listener unless --web.listen-address is given",
+       "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF, "
+       "logs with E!/W!/I!/D! prefixes; no HTTP listener unless --web.listen-address is given",
        [](CommandLine& c, const std::string&) { c.telegraf_execd = true; }},
       {"check-config", nullptr, "validate the config file and exit 0 (valid) or 1 (invalid)",
        [](CommandLine& c, const std::string&) { c.check_config = true; }},

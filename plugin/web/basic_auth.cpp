@@ -92,14 +92,18 @@ bool bcryptVerify(std::string_view password, const std::string& hash) {
   // struct crypt_data is 32 KiB: too big for a worker thread's stack habits, so on the heap.
   // crypt_r wants it zeroed before its first use.
   auto data = std::make_unique<crypt_data>();
-  const std::string phrase(password);
+  std::string phrase(password);
   const char* computed = crypt_r(phrase.c_str(), hash.c_str(), data.get());
   // libcrypt signals failure with a token starting with '*' (or, in some builds, NULL).
-  if (computed == nullptr || computed[0] == '*') return false;
-  const std::string_view result(computed);
-  const bool same =
-      result.size() == hash.size() && CRYPTO_memcmp(result.data(), hash.data(), hash.size()) == 0;
+  bool same = false;
+  if (computed != nullptr && computed[0] != '*') {
+    const std::string_view result(computed);
+    same =
+        result.size() == hash.size() && CRYPTO_memcmp(result.data(), hash.data(), hash.size()) == 0;
+  }
+  // crypt_data keeps a copy of the password; neither copy should outlive the check.
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  OPENSSL_cleanse(phrase.data(), phrase.size());
   return same;
 }
 
