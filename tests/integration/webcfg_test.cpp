@@ -9,11 +9,12 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -51,7 +52,7 @@ std::string basic(const std::string& user, const std::string& password) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (std::size_t i = 0; i < raw.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(raw[i]) << 16;
+    unsigned v = static_cast<unsigned>(static_cast<unsigned char>(raw[i])) << 16;
     if (i + 1 < raw.size()) v |= static_cast<unsigned>(static_cast<unsigned char>(raw[i + 1])) << 8;
     if (i + 2 < raw.size()) v |= static_cast<unsigned char>(raw[i + 2]);
     out += alphabet[(v >> 18) & 63];
