@@ -100,7 +100,7 @@ std::pair<bool, std::string> Exporter::reload() {
 
 void Exporter::stop() { supervisor_.stopAll(); }
 
-std::string Exporter::renderMetrics() const { return metrics::renderText(collector_->Collect()); }
+std::string Exporter::renderMetrics() const { return collector_->renderText(); }
 
 std::pair<bool, std::string> Exporter::readiness() const {
   std::size_t subscribed = 0;
