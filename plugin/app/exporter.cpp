@@ -174,6 +174,14 @@ int runExporter(const CommandLine& command_line) {
     load_config = [path = command_line.config_file] { return config::loadConfigFile(path); };
   }
 
+  if (command_line.shard) {
+    load_config = [load = std::move(load_config), shard = *command_line.shard] {
+      config::Config config = load();
+      config.sharding = shard;  // --shard overrides the config file's sharding:
+      return config;
+    };
+  }
+
   Exporter exporter(load_config, version(), revision(), command_line.telemetry_path);
   try {
     exporter.start();
