@@ -13,6 +13,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace hme::bench {
 
@@ -76,6 +77,34 @@ inline double bestSecondsPerIteration(const std::function<void(std::size_t)>& bo
     body(iterations);
     const double per = (nowSeconds() - start) / static_cast<double>(iterations);
     if (per < best) best = per;
+  }
+  return best;
+}
+
+/// Like bestSecondsPerIteration for several bodies at once, measured in alternating rounds so
+/// that load from other processes affects all of them alike (their ratios are what matter).
+/// Returns the best seconds per iteration of each body.
+inline std::vector<double> bestSecondsInterleaved(
+    const std::vector<std::function<void(std::size_t)>>& bodies, double round_seconds = 0.1,
+    int rounds = 9) {
+  std::vector<std::size_t> iterations(bodies.size(), 1);
+  for (std::size_t b = 0; b < bodies.size(); ++b) {
+    for (;;) {
+      const double start = nowSeconds();
+      bodies[b](iterations[b]);
+      const double elapsed = nowSeconds() - start;
+      if (elapsed >= round_seconds) break;
+      iterations[b] *= elapsed < round_seconds / 10 ? 10 : 2;
+    }
+  }
+  std::vector<double> best(bodies.size(), 1e300);
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t b = 0; b < bodies.size(); ++b) {
+      const double start = nowSeconds();
+      bodies[b](iterations[b]);
+      const double per = (nowSeconds() - start) / static_cast<double>(iterations[b]);
+      if (per < best[b]) best[b] = per;
+    }
   }
   return best;
 }

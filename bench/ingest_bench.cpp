@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -52,12 +54,13 @@ std::size_t walk(simdjson::ondemand::value value) {
   return sum;
 }
 
-double simdjsonRate(const std::string& frame) {
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(frame);
-  const double seconds = bench::bestSecondsPerIteration([&](std::size_t n) {
+// The On-Demand walk of a whole frame.
+std::function<void(std::size_t)> simdjsonBody(const std::string& frame) {
+  auto parser = std::make_shared<simdjson::ondemand::parser>();
+  auto padded = std::make_shared<simdjson::padded_string>(frame);
+  return [parser, padded](std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
-      auto doc = parser.iterate(padded);
+      auto doc = parser->iterate(*padded);
       std::size_t sum = 0;
       for (auto field : doc.get_object()) {
         sum += field.unescaped_key().value().size();
@@ -65,37 +68,34 @@ double simdjsonRate(const std::string& frame) {
       }
       bench::keep(sum);
     }
-  });
-  return 1.0 / seconds;
+  };
 }
 
-double decodeRate(const std::string& frame) {
-  const double seconds = bench::bestSecondsPerIteration([&](std::size_t n) {
+std::function<void(std::size_t)> decodeBody(const std::string& frame) {
+  return [frame](std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       auto decoded = protocol::decode(frame);
       bench::keep(decoded);
     }
-  });
-  return 1.0 / seconds;
+  };
 }
 
 // decode → FrameReceived + the push event → MeetingStore::apply, exactly the events a session
 // reports for one frame.
-double ingestRate(const std::string& frame) {
-  metrics::MeetingStore store;
+std::function<void(std::size_t)> ingestBody(const std::string& frame) {
+  auto store = std::make_shared<metrics::MeetingStore>();
   const std::string meeting_id = "900000001";
-  store.addMeeting(meeting_id, std::chrono::system_clock::now());
-  const double seconds = bench::bestSecondsPerIteration([&](std::size_t n) {
+  store->addMeeting(meeting_id, std::chrono::system_clock::now());
+  return [frame, store, meeting_id](std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       auto decoded = protocol::decode(frame);
       const auto at = std::chrono::system_clock::now();
-      store.apply(meeting_id, metrics::Event{at, metrics::FrameReceived{decoded.action}});
+      store->apply(meeting_id, metrics::Event{at, metrics::FrameReceived{decoded.action}});
       if (auto* push = std::get_if<protocol::Push>(&decoded.message)) {
-        store.apply(meeting_id, metrics::Event{at, std::move(push->event)});
+        store->apply(meeting_id, metrics::Event{at, std::move(push->event)});
       }
     }
-  });
-  return 1.0 / seconds;
+  };
 }
 
 }  // namespace
@@ -110,9 +110,11 @@ int main() {
   std::printf("%-38s %7s %13s %13s %13s %9s %9s\n", "frame", "bytes", "simdjson/s", "decode/s",
               "ingest/s", "ingest %", "MB/s in");
   for (const auto& [name, frame] : frames) {
-    const double limit = simdjsonRate(frame);
-    const double decode = decodeRate(frame);
-    const double ingest = ingestRate(frame);
+    const auto best =
+        bench::bestSecondsInterleaved({simdjsonBody(frame), decodeBody(frame), ingestBody(frame)});
+    const double limit = 1.0 / best[0];
+    const double decode = 1.0 / best[1];
+    const double ingest = 1.0 / best[2];
     std::printf("%-38s %7zu %13.0f %13.0f %13.0f %8.1f%% %9.1f\n", name.c_str(), frame.size(),
                 limit, decode, ingest, 100.0 * ingest / limit,
                 ingest * static_cast<double>(frame.size()) / 1e6);

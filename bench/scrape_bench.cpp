@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
               "µs/series", "registry ms", "µs/series", "stock ms", "ratio");
   for (const std::size_t target : targets) {
     const std::size_t per_meeting = 90 + 16 * kParticipantsPerMeeting;
-    const std::size_t meetings = target < per_meeting ? 1 : (target + per_meeting / 2) / per_meeting;
+    const std::size_t meetings =
+        target < per_meeting ? 1 : (target + per_meeting / 2) / per_meeting;
     const std::size_t participants =
         target < per_meeting ? (target > 90 ? (target - 90) / 16 : 1) : kParticipantsPerMeeting;
     auto store = std::make_shared<metrics::MeetingStore>();
@@ -86,27 +87,29 @@ int main(int argc, char** argv) {
     metrics::Collector collector(store, "0.1.0", "bench");
 
     std::string text;
-    const double ours = bench::bestSecondsPerIteration(
-        [&](std::size_t n) {
-          for (std::size_t i = 0; i < n; ++i) text = collector.renderText();
-        },
-        0.3, 3);
-    // The path the exporter took before the text renderer: Collect() + TextSerializer.
     std::string stock_text;
-    const double stock = bench::bestSecondsPerIteration(
-        [&](std::size_t n) {
-          for (std::size_t i = 0; i < n; ++i) stock_text = metrics::renderText(collector.Collect());
-        },
-        0.3, 3);
-    auto registry = mirror(collector.Collect());
     std::string registry_text;
-    const double theirs = bench::bestSecondsPerIteration(
-        [&](std::size_t n) {
-          for (std::size_t i = 0; i < n; ++i) {
-            registry_text = prometheus::TextSerializer().Serialize(registry->Collect());
-          }
-        },
+    auto registry = mirror(collector.Collect());
+    // The exporter's path, the path it took before the text renderer (Collect() +
+    // TextSerializer), and the directly-instrumented registry, measured in alternating rounds.
+    const auto best = bench::bestSecondsInterleaved(
+        {[&](std::size_t n) {
+           for (std::size_t i = 0; i < n; ++i) text = collector.renderText();
+         },
+         [&](std::size_t n) {
+           for (std::size_t i = 0; i < n; ++i) {
+             stock_text = metrics::renderText(collector.Collect());
+           }
+         },
+         [&](std::size_t n) {
+           for (std::size_t i = 0; i < n; ++i) {
+             registry_text = prometheus::TextSerializer().Serialize(registry->Collect());
+           }
+         }},
         0.3, 3);
+    const double ours = best[0];
+    const double stock = best[1];
+    const double theirs = best[2];
     const std::size_t series = countSeries(text);
     const double n = static_cast<double>(series);
     std::printf("%9zu %11zu %12.2f %10.3f %12.2f %10.3f %12.2f %7.2fx\n", series, text.size(),

@@ -259,6 +259,18 @@ std::optional<std::int64_t> toInt64(const Scalar& value, Key key) {
   }
 }
 
+/// A string of 1 to 15 decimal digits as a number, else nullopt. Most figures arrive like this
+/// ("37", "12000"); below 10^15 the double is exact, so this equals the general parse.
+std::optional<double> smallWholeNumber(std::string_view text) {
+  if (text.empty() || text.size() > 15) return std::nullopt;
+  std::uint64_t whole = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    whole = whole * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return static_cast<double>(whole);
+}
+
 std::optional<double> toDouble(const Scalar& value, Key key) {
   switch (value.kind) {
     case Scalar::Kind::Bool:
@@ -272,6 +284,7 @@ std::optional<double> toDouble(const Scalar& value, Key key) {
     case Scalar::Kind::String: {
       const std::string_view text = trim(value.text);
       if (text.empty()) return std::nullopt;
+      if (auto whole = smallWholeNumber(text)) return whole;
       if (auto real = parseWhole<double>(text); real && std::isfinite(*real)) return real;
       unusable(key, "is not a number");
     }
