@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   cmake g++ ccache pkg-config
   libpoco-dev prometheus-cpp-dev libboost-test-dev libyaml-cpp-dev libssl-dev zlib1g-dev
+  libsimdjson-dev  # push-frame decoding (plugin/protocol) and the ingest benchmark's baseline
   prometheus  # brings promtool for `promtool check metrics`
   curl python3  # the e2e tests (tests/e2e) talk to Prometheus over HTTP
   libcrypt-dev  # crypt_r for bcrypt in --web.config.file basic auth

@@ -141,6 +141,7 @@ struct Outbound {
   Kind kind = Kind::Text;
   std::string payload;  // frame payload, or the close reason
   std::uint16_t code = 0;
+  std::size_t repeat = 1;  // flood(): the frame is sent this many times
 };
 
 /// One open WebSocket. Only its own thread touches the socket; others post to its queue and
@@ -666,7 +667,9 @@ struct Simulator::Impl {
     if (outbound.kind == Outbound::Kind::Ping) {
       flags = kPingFlags;
     }
-    ws.sendFrame(outbound.payload.data(), static_cast<int>(outbound.payload.size()), flags);
+    for (std::size_t i = 0; i < outbound.repeat && !stopping; ++i) {
+      ws.sendFrame(outbound.payload.data(), static_cast<int>(outbound.payload.size()), flags);
+    }
   }
 
   // The connection's thread: the only one that reads or writes `ws` (OpenSSL forbids
@@ -1163,6 +1166,11 @@ void Simulator::rejectNextSubscribe(const std::string& meeting_id, int return_co
 
 void Simulator::sendText(const std::string& meeting_id, const std::string& text) {
   impl_->forEachConnection(meeting_id, {Outbound::Kind::Text, text, 0});
+}
+
+void Simulator::flood(const std::string& meeting_id, const std::string& text,
+                      std::size_t count) {
+  impl_->forEachConnection(meeting_id, {Outbound::Kind::Text, text, 0, count});
 }
 
 void Simulator::sendBinary(const std::string& meeting_id, const std::string& bytes) {

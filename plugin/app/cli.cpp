@@ -3,6 +3,8 @@
 #include <functional>
 #include <sstream>
 
+#include "config/shard.h"
+
 namespace hme::app {
 namespace {
 
@@ -52,6 +54,16 @@ const std::vector<FlagSpec>& flagSpecs() {
        [](CommandLine& c, const std::string& v) {
          requireOneOf("log.format", v, {"logfmt", "json"});
          c.log_format = v;
+       }},
+      {"shard", "I/N",
+       "run only replica I's share of N (meetings split by a stable hash of the meeting ID; "
+       "overrides sharding: in the config)",
+       [](CommandLine& c, const std::string& v) {
+         try {
+           c.shard = config::parseShard(v);
+         } catch (const std::invalid_argument& e) {
+           throw UsageError(std::string("--shard: ") + e.what());
+         }
        }},
       {"demo", nullptr, "run against the built-in meeting simulator (no account needed)",
        [](CommandLine& c, const std::string&) { c.demo = true; }},

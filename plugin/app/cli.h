@@ -1,9 +1,12 @@
 #pragma once
 /// Command-line flags of huawei_meeting_exporter (spec/interface.md "Command line").
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "config/config.h"
 
 namespace hme::app {
 
@@ -20,6 +23,9 @@ struct CommandLine {
   bool check_config = false;
   bool version = false;
   bool help = false;
+  /// `--shard=index/count`: run only this replica's share of the meetings (overrides the
+  /// config's `sharding:`); unset when the flag is absent.
+  std::optional<config::ShardingConfig> shard;
 };
 
 /// A flag was unknown, lacked a value or had a bad one; the message names the flag.

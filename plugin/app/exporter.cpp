@@ -108,7 +108,7 @@ std::pair<bool, std::string> Exporter::reload() {
 
 void Exporter::stop() { supervisor_.stopAll(); }
 
-std::string Exporter::renderMetrics() const { return metrics::renderText(collector_->Collect()); }
+std::string Exporter::renderMetrics() const { return collector_->renderText(); }
 
 std::pair<bool, std::string> Exporter::readiness() const {
   std::size_t subscribed = 0;
@@ -294,6 +294,14 @@ int runExporter(const CommandLine& command_line) {
     load_config = [&demo] { return demo->config(); };
   } else {
     load_config = [path = command_line.config_file] { return config::loadConfigFile(path); };
+  }
+
+  if (command_line.shard) {
+    load_config = [load = std::move(load_config), shard = *command_line.shard] {
+      config::Config config = load();
+      config.sharding = shard;  // --shard overrides the config file's sharding:
+      return config;
+    };
   }
 
   Exporter exporter(load_config, version(), revision(), command_line.telemetry_path);
