@@ -866,11 +866,11 @@ SubscribeReply decodeSubscribeReply(Frame& frame) {
   if (const auto sequence = find(frame.root, "sequence")) {
     reply.sequence = toString(*sequence, "sequence");
   }
-  const auto data = payload(frame);
-  if (!data || !isObject(*data)) throw Unusable("data is not an object");
-  const auto body = lookup(kBodyKeys, objectOf(*data));
+  // The documented success reply nests the code in `data`; the failure reply is undocumented,
+  // so a code at the top level is accepted too.
+  const auto body = flatFields(frame, kBodyKeys, false);
   const auto code = optInt(body, 0);
-  if (!code) throw Unusable("data has no returnCode");
+  if (!code) throw Unusable("returnCode is missing");
   reply.return_code = *code;
   reply.return_desc = optString(body, 1).value_or("");
   return reply;
