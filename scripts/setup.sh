@@ -6,6 +6,7 @@ packages=(
   cmake g++ ccache pkg-config
   libpoco-dev prometheus-cpp-dev libboost-test-dev libyaml-cpp-dev libssl-dev zlib1g-dev
   prometheus  # brings promtool for `promtool check metrics`
+  clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-symbolizer for reports
 )
 
 missing=()
