@@ -234,11 +234,11 @@ int main(int argc, char** argv) {
     const std::size_t a = pick(random), b = pick(random), c = pick(random);
     if (running[a] && random() % 4 == 0) {
       running[a] = !sim.endMeeting(ids[a]);
-      ended += running[a] ? 0 : 1;
+      ended += running[a] ? 0U : 1U;
     }
     if (!running[b] && random() % 2 == 0) {
       running[b] = sim.startMeeting(ids[b]);
-      started += running[b] ? 1 : 0;
+      started += running[b] ? 1U : 0U;
     }
     if (running[c] && random() % 3 == 0) {
       sim.dropConnections(ids[c],
