@@ -128,6 +128,9 @@ BOOST_AUTO_TEST_CASE(no_secret_appears_in_any_output_of_a_faulty_run) {
   BOOST_TEST(output.find("huawei_meeting_up") != std::string::npos);
   BOOST_TEST(output.find("level=warn") != std::string::npos);
 
+  // Positive control: a secret (or its Basic form) in the output would be found.
+  BOOST_TEST(!h.leakedSecrets(errors + " token=" + secrets.front()).empty());
+
   const auto leaked = h.leakedSecrets(errors);
   for (const auto& secret : leaked) {
     BOOST_TEST(false, "secret in the output (" << secret.size() << " bytes)");
