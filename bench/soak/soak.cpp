@@ -1,9 +1,12 @@
 // Soak: the exporter binary watches 200 simulated meetings with churn (meetings starting and
 // ending, participants joining and leaving, connections dropped) for a given time, sampling the
 // exporter process's RSS, open fds, threads and series count every 10 s. At the end every meeting
-// ends; once ended_meeting_retention has passed, the series must be back at the baseline (the
-// exporter-level series, those without a meeting_id: an ended meeting's series all vanish) and
-// RSS within 10 % of its post-warm-up value. Prints a table and a verdict line; exits 1 on FAIL.
+// ends; once ended_meeting_retention has passed, the series must be back at the baseline: the
+// exporter-level series (those without a meeting_id) as at the start, and no series of any
+// meeting the exporter saw end. Only a meeting that ended while the exporter was not subscribed
+// (it cannot tell: the token service refuses it like a meeting not started yet) stays `waiting`
+// and keeps its session series, as every meeting had at the start. RSS must stay within 10 % of
+// its post-warm-up value. Prints a table and a verdict line; exits 1 on FAIL.
 // Not part of ctest. Run:
 //   build/bench/soak/soak [--minutes=10] [--meetings=200] [--sample-seconds=10] [--seed=1]
 
@@ -27,6 +30,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -99,27 +103,44 @@ struct Sample {
   std::size_t threads = 0;
   std::size_t series = 0;
   std::size_t exporter_series = 0;  // series without a meeting_id label
+  std::size_t meetings_with_series = 0;
+  std::size_t waiting = 0;  // huawei_meeting_exporter_sessions{state="waiting"}
   std::size_t up = 0;
   std::size_t running = 0;  // meetings running in the simulator
 };
 
-Sample sample(pid_t pid, std::uint16_t port, Clock::time_point start, std::size_t running) {
+// Samples the exporter; `keep_as` (if set) receives the scraped text.
+Sample sample(pid_t pid, std::uint16_t port, Clock::time_point start, std::size_t running,
+              const std::string& keep_as = "") {
   Sample s;
   s.at_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   s.rss_kib = rssKiB(pid);
   s.fds = countEntries("/proc/" + std::to_string(pid) + "/fd");
   s.threads = countEntries("/proc/" + std::to_string(pid) + "/task");
-  std::istringstream lines(scrape(port));
+  const std::string text = scrape(port);
+  if (!keep_as.empty()) std::ofstream(keep_as) << text;
+  std::istringstream lines(text);
   std::string line;
+  std::set<std::string> meetings;
+  const std::string waiting_series = "huawei_meeting_exporter_sessions{state=\"waiting\"} ";
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] == '#') continue;
     ++s.series;
-    if (line.find("meeting_id=\"") == std::string::npos) ++s.exporter_series;
+    const auto at = line.find("meeting_id=\"");
+    if (at == std::string::npos) {
+      ++s.exporter_series;
+    } else {
+      meetings.insert(line.substr(at, line.find('"', at + 12) - at));
+    }
+    if (line.rfind(waiting_series, 0) == 0) {
+      s.waiting = std::strtoul(line.c_str() + waiting_series.size(), nullptr, 10);
+    }
     if (line.rfind("huawei_meeting_up{", 0) == 0 && line.size() > 2 &&
         line.compare(line.size() - 2, 2, " 1") == 0) {
       ++s.up;
     }
   }
+  s.meetings_with_series = meetings.size();
   s.running = running;
   return s;
 }
@@ -274,9 +295,12 @@ int main(int argc, char** argv) {
   const auto drain_end = Clock::now() + std::chrono::seconds(retention_seconds + 30);
   while (Clock::now() < drain_end) {
     std::this_thread::sleep_for(sample_every);
-    last = sample(pid, port, start, 0);
+    last = sample(pid, port, start, 0, dir + "/last-scrape.txt");
     print("ended", last);
-    if (last.series == baseline.exporter_series) break;
+    if (last.exporter_series == baseline.exporter_series &&
+        last.meetings_with_series == last.waiting) {
+      break;
+    }
   }
 
   ::kill(pid, SIGTERM);
@@ -290,18 +314,26 @@ int main(int argc, char** argv) {
               ended, started, drops, peak_rss / 1024);
   std::printf(
       "baseline: exporter-level series %zu (all series %zu while every meeting waits) fds %zu "
-      "threads %zu | end: series %zu fds %zu threads %zu | RSS end/warm %.3f | exit %s\n",
+      "threads %zu | end: series %zu, exporter-level %zu, %zu meetings with series, %zu waiting "
+      "| fds %zu threads %zu | RSS end/warm %.3f | exit %s\n",
       baseline.exporter_series, baseline.series, baseline.fds, baseline.threads, last.series,
-      last.fds, last.threads, rss_ratio, clean_exit ? "clean" : "NOT clean");
-  const bool pass = last.series == baseline.exporter_series && rss_ratio <= 1.10 &&
+      last.exporter_series, last.meetings_with_series, last.waiting, last.fds, last.threads,
+      rss_ratio, clean_exit ? "clean" : "NOT clean");
+  const bool pass = last.exporter_series == baseline.exporter_series &&
+                    last.meetings_with_series == last.waiting && rss_ratio <= 1.10 &&
                     last.fds <= baseline.fds + 2 && last.threads <= baseline.threads + 2 &&
                     clean_exit;
   std::printf(
-      "verdict: %s (series back to baseline, RSS within 10%% of post-warm-up, no fd or "
+      "verdict: %s (series back to baseline, ended meetings without series, RSS within 10%% of "
+      "post-warm-up, no fd or "
       "thread growth, clean exit)\n",
       pass ? "PASS" : "FAIL");
   sim.stop();
   std::error_code ignored;
-  if (pass) std::filesystem::remove_all(dir, ignored);
+  if (pass) {
+    std::filesystem::remove_all(dir, ignored);
+  } else {
+    std::printf("kept for inspection: %s (exporter.log, last-scrape.txt)\n", dir.c_str());
+  }
   return pass ? 0 : 1;
 }
