@@ -77,6 +77,9 @@ struct MetricsConfig {
 struct MeetingConfig {
   std::string id;        ///< the meeting ID: a non-empty string of digits
   Secret host_password;  ///< resolved from host_password, host_password_file or ${VAR}
+  /// The password was written in the config file itself (`host_password` without ${VAR}).
+  /// Not compared by operator==.
+  bool password_in_config = false;
 };
 
 /// `sharding:` — horizontal scale (docs/scaling.md): `count` replicas share one config and
@@ -95,6 +98,10 @@ struct Config {
   MetricsConfig metrics;
   std::vector<MeetingConfig> meetings;  ///< may be empty (demo and discovery modes)
   ShardingConfig sharding;
+  /// Problems that do not stop loading, one sentence each, for the caller to log as warnings
+  /// (loadConfigFile: a plain password in a file that group or others may read). Never
+  /// contains a password. Not compared by operator==.
+  std::vector<std::string> warnings;
 };
 
 /// Field-by-field equality, e.g. to tell on reload which parts changed.
@@ -122,7 +129,9 @@ class ConfigError : public std::runtime_error {
 
 /// Reads and validates the config file at `path`; relative file paths inside it resolve against
 /// the file's folder. Throws ConfigError (`cannot read config file "<path>": <reason>` when the
-/// file itself cannot be read). Reads the environment: do not call concurrently with setenv().
+/// file itself cannot be read). Adds a warning to Config::warnings when the file holds a plain
+/// `host_password` and is readable by group or others. Reads the environment: do not call
+/// concurrently with setenv().
 Config loadConfigFile(const std::string& path);
 
 /// Parses and validates config text. Relative `ca_file` / `host_password_file` paths resolve

@@ -2,6 +2,7 @@
 // names the key path and no yaml-cpp message can echo a value it should not.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -357,9 +358,12 @@ void parseMeetings(const Node& node, const std::string& base_dir,
                      kindOf(node[i], false));
     }
     std::optional<std::string> id, password, password_file;
+    bool literal = false;
     forEachKey(node[i], path, {"id", "host_password", "host_password_file"}, false,
                [&](const std::string& key, const Node& value, const std::string& key_path) {
                  std::string text = stringValue(value, key_path);
+                 if (key == "host_password")
+                   literal = value.Scalar().find("${") == std::string::npos;
                  if (key == "id") {
                    if (text.empty() || !std::all_of(text.begin(), text.end(),
                                                     [](char c) { return c >= '0' && c <= '9'; })) {
@@ -393,7 +397,7 @@ void parseMeetings(const Node& node, const std::string& base_dir,
       }
       if (password->empty()) fail(path + ".host_password_file", quote(file) + " is empty");
     }
-    meetings.push_back(MeetingConfig{std::move(*id), Secret(std::move(*password))});
+    meetings.push_back(MeetingConfig{std::move(*id), Secret(std::move(*password)), literal});
   }
 }
 
@@ -407,7 +411,22 @@ Config loadConfigFile(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   const std::string base_dir =
       slash == std::string::npos ? "" : (slash == 0 ? "/" : path.substr(0, slash));
-  return loadConfigText(text, base_dir);
+  Config config = loadConfigText(text, base_dir);
+  // Passwords belong in password files or the environment; a plain one in a file that others
+  // can read is worth a warning (not an error: a container may mount it read-only for all).
+  std::string literal_ids;
+  for (const auto& meeting : config.meetings) {
+    if (meeting.password_in_config) literal_ids += (literal_ids.empty() ? "" : ", ") + meeting.id;
+  }
+  struct stat status {};
+  if (!literal_ids.empty() && ::stat(path.c_str(), &status) == 0 &&
+      (status.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    config.warnings.push_back("config file " + quote(path) +
+                              " holds plain host_password values (meetings " + literal_ids +
+                              ") and is readable by group or others: use host_password_file or "
+                              "${VAR}, or chmod 600 it");
+  }
+  return config;
 }
 
 Config loadConfigText(const std::string& yaml, const std::string& base_dir) {

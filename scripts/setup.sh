@@ -11,6 +11,7 @@ packages=(
   libcrypt-dev  # crypt_r for bcrypt in --web.config.file basic auth
   chromium  # the status page e2e test (headless browser)
   dpkg-dev  # dpkg-shlibdeps for `cpack -G DEB`
+  clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-symbolizer for reports
 )
 
 missing=()

@@ -49,6 +49,10 @@ metrics::RenderOptions renderOptions(const config::MetricsConfig& metrics) {
   return options;
 }
 
+void logWarnings(const config::Config& config) {
+  for (const auto& warning : config.warnings) log::warn("config warning", {{"detail", warning}});
+}
+
 std::string formatAge(std::optional<metrics::TimePoint> at) {
   if (!at) return "never";
   const auto seconds =
@@ -76,6 +80,7 @@ Exporter::~Exporter() { stop(); }
 void Exporter::start() {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   const config::Config config = load_config_();
+  logWarnings(config);
   if (config.api.insecure_skip_verify) {
     log::warn("TLS certificate verification is OFF (api.insecure_skip_verify: true)");
   }
@@ -95,6 +100,7 @@ std::pair<bool, std::string> Exporter::reload() {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   try {
     const config::Config config = load_config_();
+    logWarnings(config);
     applyConfig(config);
     log::info("config reloaded", {{"summary", config::describe(config)}});
     return {true, "config reloaded"};
