@@ -73,7 +73,7 @@ e2e_start_exporter() {
     kill -0 "$EXPORTER_PID" 2>/dev/null || e2e_fail "the exporter exited during start"
     [ "$SECONDS" -lt "$deadline" ] || e2e_fail "no 'Listening on' line from the exporter in 30s"
     port=$(sed -n 's/.*msg="Listening on" address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-      "$E2E_DIR/exporter.log" | head -n 1)
+      "$E2E_DIR/exporter.log" 2>/dev/null | head -n 1 || true)  # the log may not exist yet
     [ -n "$port" ] || sleep 0.1
   done
   EXPORTER_URL="http://127.0.0.1:$port"
