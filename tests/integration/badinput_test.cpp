@@ -12,9 +12,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using hme::metrics::RejectReason;
 using hme::faults::Harness;
 using hme::faults::meetingSpec;
+using hme::metrics::RejectReason;
 
 const std::string kBad = "900500001";
 const std::string kGood = "900500002";
