@@ -43,7 +43,9 @@ std::size_t countCalls(const std::vector<RestCall>& calls, RestCall::Kind kind, 
 
 // The checks every row ends with.
 void expectHealthyEnd(Harness& h, const std::string& meeting_id, bool exact_joins) {
+  // The snapshots follow the Subscribe reply: wait until they are applied.
   std::string why;
+  h.waitFor([&] { return h.countsMatchTruth(meeting_id, exact_joins, why); }, 10s);
   BOOST_TEST(h.countsMatchTruth(meeting_id, exact_joins, why), why);
   h.scrape();
   const auto violations = h.counterViolations();
@@ -418,8 +420,9 @@ BOOST_AUTO_TEST_CASE(ten_percent_of_fifty_meetings_fail_permanently) {
   h.startExporter();
   BOOST_TEST_REQUIRE(h.waitFor(
       [&] {
+        std::string why;
         for (const auto& id : healthy) {
-          if (!h.state(id).session.up) return false;
+          if (!h.state(id).session.up || !h.countsMatchTruth(id, true, why)) return false;
         }
         return true;
       },
