@@ -93,9 +93,13 @@ bool operator==(const MeetingConfig& a, const MeetingConfig& b) {
   return a.id == b.id && a.host_password == b.host_password;
 }
 
+bool operator==(const ShardingConfig& a, const ShardingConfig& b) {
+  return a.index == b.index && a.count == b.count;
+}
+
 bool operator==(const Config& a, const Config& b) {
   return a.api == b.api && a.session == b.session && a.metrics == b.metrics &&
-         a.meetings == b.meetings;
+         a.meetings == b.meetings && a.sharding == b.sharding;
 }
 
 std::chrono::milliseconds parseDuration(std::string_view text) {
@@ -210,6 +214,9 @@ std::string describe(const Config& config) {
       << " poor_network_rtt=" << formatDuration(config.metrics.poor_network.rtt)
       << " poor_network_jitter=" << formatDuration(config.metrics.poor_network.jitter)
       << " meetings=" << config.meetings.size();
+  if (config.sharding.count > 1) {
+    out << " shard=" << config.sharding.index << '/' << config.sharding.count;
+  }
   return out.str();
 }
 

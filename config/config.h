@@ -82,12 +82,22 @@ struct MeetingConfig {
   bool password_in_config = false;
 };
 
+/// `sharding:` — horizontal scale (docs/scaling.md): `count` replicas share one config and
+/// replica `index` runs only the meetings that config/shard.h assigns to it (a stable hash of the
+/// meeting_id), so every meeting is run by exactly one replica. The `--shard=index/count` flag
+/// overrides this section.
+struct ShardingConfig {
+  std::size_t index = 0;  ///< this replica, 0 ≤ index < count
+  std::size_t count = 1;  ///< replicas; 1 = this process runs every meeting
+};
+
 /// The whole config file. A default-constructed Config is the built-in default (no meetings).
 struct Config {
   ApiConfig api;
   SessionConfig session;
   MetricsConfig metrics;
   std::vector<MeetingConfig> meetings;  ///< may be empty (demo and discovery modes)
+  ShardingConfig sharding;
   /// Problems that do not stop loading, one sentence each, for the caller to log as warnings
   /// (loadConfigFile: a plain password in a file that group or others may read). Never
   /// contains a password. Not compared by operator==.
@@ -100,12 +110,14 @@ bool operator==(const SessionConfig& a, const SessionConfig& b);
 bool operator==(const PoorNetworkConfig& a, const PoorNetworkConfig& b);
 bool operator==(const MetricsConfig& a, const MetricsConfig& b);
 bool operator==(const MeetingConfig& a, const MeetingConfig& b);
+bool operator==(const ShardingConfig& a, const ShardingConfig& b);
 bool operator==(const Config& a, const Config& b);
 inline bool operator!=(const ApiConfig& a, const ApiConfig& b) { return !(a == b); }
 inline bool operator!=(const SessionConfig& a, const SessionConfig& b) { return !(a == b); }
 inline bool operator!=(const PoorNetworkConfig& a, const PoorNetworkConfig& b) { return !(a == b); }
 inline bool operator!=(const MetricsConfig& a, const MetricsConfig& b) { return !(a == b); }
 inline bool operator!=(const MeetingConfig& a, const MeetingConfig& b) { return !(a == b); }
+inline bool operator!=(const ShardingConfig& a, const ShardingConfig& b) { return !(a == b); }
 inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
 
 /// A bad config. The message starts with the key path (`meetings[1].host_password_file: …`,
@@ -147,7 +159,8 @@ std::size_t parseSize(std::string_view text);
 std::string formatSize(std::size_t bytes);
 
 /// A one-line summary for the start-up log and --check-config: API URL, TLS settings, session
-/// timings, metrics options and the number of meetings. Never contains a password.
+/// timings, metrics options, the number of meetings and, when sharded, `shard=index/count`.
+/// Never contains a password.
 std::string describe(const Config& config);
 
 }  // namespace hme::config

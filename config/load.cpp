@@ -28,6 +28,7 @@ constexpr std::size_t kMaxPasswordBytes = 64 << 10;  // also stops a mistaken /d
 constexpr milliseconds kServerSilenceLimit = std::chrono::seconds(180);
 constexpr std::size_t kMinFrameBytes = 4 << 10;
 constexpr std::size_t kMaxFrameBytes = 64 << 20;
+constexpr std::size_t kMaxShards = 1 << 16;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw ConfigError(path + ": " + what);
@@ -319,6 +320,32 @@ void parseMetrics(const Node& node, const std::string& path, MetricsConfig& metr
              });
 }
 
+std::size_t unsignedValue(const Node& node, const std::string& path) {
+  const std::string& text = scalar(node, path, "an integer");
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    fail(path, "expected an integer, got " + quote(text));
+  }
+  if (n < 0) fail(path, "must not be negative, got " + text);
+  return static_cast<std::size_t>(n);
+}
+
+void parseSharding(const Node& node, const std::string& path, ShardingConfig& sharding) {
+  forEachKey(node, path, {"index", "count"}, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
+               (key == "index" ? sharding.index : sharding.count) = unsignedValue(value, key_path);
+             });
+  if (sharding.count < 1 || sharding.count > kMaxShards) {
+    fail(path + ".count", "must be between 1 and " + std::to_string(kMaxShards) + ", got " +
+                              std::to_string(sharding.count));
+  }
+  if (sharding.index >= sharding.count) {
+    fail(path + ".index", "must be below count (" + std::to_string(sharding.count) + "), got " +
+                              std::to_string(sharding.index));
+  }
+}
+
 // Meetings hold passwords: no scalar under them is echoed except the (public) meeting ID.
 void parseMeetings(const Node& node, const std::string& base_dir,
                    std::vector<MeetingConfig>& meetings) {
@@ -411,7 +438,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
     throw ConfigError("YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  const std::string top_keys = "api, session, metrics, meetings";
+  const std::string top_keys = "api, session, metrics, meetings, sharding";
   if (documents.empty() || documents[0].IsNull()) {
     throw ConfigError("config is empty: expected a map with keys " + top_keys);
   }
@@ -425,7 +452,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
                       kindOf(root, false));
   }
   Config config;
-  forEachKey(root, "", {"api", "session", "metrics", "meetings"}, false,
+  forEachKey(root, "", {"api", "session", "metrics", "meetings", "sharding"}, false,
              [&](const std::string& key, const Node& value, const std::string& path) {
                if (key == "api") {
                  parseApi(value, path, base_dir, config.api);
@@ -433,8 +460,10 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
                  parseSession(value, path, config.session);
                } else if (key == "metrics") {
                  parseMetrics(value, path, config.metrics);
-               } else {
+               } else if (key == "meetings") {
                  parseMeetings(value, base_dir, config.meetings);
+               } else {
+                 parseSharding(value, path, config.sharding);
                }
              });
   return config;

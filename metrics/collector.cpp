@@ -8,13 +8,14 @@
 #include <stdexcept>
 #include <utility>
 
+#include "metrics/text_renderer.h"
+
 namespace hme::metrics {
 namespace {
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
 
 // Every family of the catalogue, in exposition order. Help texts must not contain a backslash
 // or a newline: prometheus-cpp 1.0 writes HELP lines unescaped.
@@ -217,10 +218,15 @@ std::size_t idx(Enum value) {
   return static_cast<std::size_t>(value);
 }
 
+// The two sinks below receive the same calls in the same order from render(); one builds
+// prometheus-cpp MetricFamily structs (Collect), the other writes the text format directly
+// (renderText). Labels arrive as a meeting/participant prefix plus a few extra pairs, so the
+// text sink never allocates per sample.
+
 // Accumulates samples into the fixed family list.
-class Builder {
+class FamilySink {
  public:
-  Builder() : families_(kFamilyCount) {
+  FamilySink() : families_(kFamilyCount) {
     for (std::size_t i = 0; i < kFamilyCount; ++i) {
       families_[i].name = kFamilies[i].name;
       families_[i].help = kFamilies[i].help;
@@ -228,9 +234,20 @@ class Builder {
     }
   }
 
-  void add(Family family, Labels labels, double value) {
+  void add(Family family, std::initializer_list<LabelRef> labels, double value) {
+    add(family, {}, labels, value);
+  }
+
+  void add(Family family, const std::vector<LabelRef>& prefix,
+           std::initializer_list<LabelRef> labels, double value) {
     ClientMetric metric;
-    metric.label = std::move(labels);
+    metric.label.reserve(prefix.size() + labels.size());
+    for (const LabelRef& label : prefix) {
+      metric.label.push_back({std::string(label.name), std::string(label.value)});
+    }
+    for (const LabelRef& label : labels) {
+      metric.label.push_back({std::string(label.name), std::string(label.value)});
+    }
     if (kFamilies[family].type == MetricType::Counter) {
       metric.counter.value = value;
     } else {
@@ -251,11 +268,29 @@ class Builder {
   std::vector<MetricFamily> families_;
 };
 
-Labels with(const Labels& base, std::initializer_list<ClientMetric::Label> extra) {
-  Labels labels = base;
-  labels.insert(labels.end(), extra);
-  return labels;
-}
+// Writes the text format as it goes.
+class TextSink {
+ public:
+  TextSink() : text_(kFamilyCount) {
+    for (std::size_t i = 0; i < kFamilyCount; ++i) {
+      text_.declare(i, kFamilies[i].name, kFamilies[i].help, kFamilies[i].type);
+    }
+  }
+
+  void add(Family family, std::initializer_list<LabelRef> labels, double value) {
+    text_.add(family, labels, value);
+  }
+
+  void add(Family family, const std::vector<LabelRef>& prefix,
+           std::initializer_list<LabelRef> labels, double value) {
+    text_.add(family, prefix, labels, value);
+  }
+
+  TextExposition& exposition() { return text_; }
+
+ private:
+  TextExposition text_;
+};
 
 template <typename Count>
 double asDouble(Count count) {
@@ -275,56 +310,69 @@ bool poorNetwork(const NetRecord& net, const PoorNetworkThresholds& limits) {
   return false;
 }
 
-void renderSession(Builder& out, const Labels& base, const MeetingState& state) {
+/// The network record of `pid`, walking `it` forward through the (pid-ordered) net map: the
+/// callers visit participants in pid order, so the look-ups of one meeting cost one pass.
+const NetRecord* netOf(const MeetingState& state,
+                       std::map<std::string, NetRecord>::const_iterator& it,
+                       const std::string& pid) {
+  while (it != state.net.end() && it->first < pid) ++it;
+  return it != state.net.end() && it->first == pid ? &it->second : nullptr;
+}
+
+template <typename Sink>
+void renderSession(Sink& out, std::string_view meeting_id, const MeetingState& state) {
+  const LabelRef id{"meeting_id", meeting_id};
   const auto& counters = state.counters;
   const auto& session = state.session;
-  out.add(kUp, base, session.up ? 1 : 0);
-  out.add(kConnects, base, asDouble(counters.connects));
+  out.add(kUp, {id}, session.up ? 1 : 0);
+  out.add(kConnects, {id}, asDouble(counters.connects));
   for (auto stage : kStages) {
-    out.add(kConnectFailures, with(base, {{"stage", toLabel(stage)}}),
+    out.add(kConnectFailures, {id, {"stage", toLabel(stage)}},
             asDouble(counters.connect_failures[idx(stage)]));
   }
   for (auto reason : kDisconnectReasons) {
-    out.add(kDisconnects, with(base, {{"reason", toLabel(reason)}}),
+    out.add(kDisconnects, {id, {"reason", toLabel(reason)}},
             asDouble(counters.disconnects[idx(reason)]));
   }
-  out.add(kHeartbeatsSent, base, asDouble(counters.heartbeats_sent));
-  if (session.heartbeat_rtt_seconds) out.add(kHeartbeatRtt, base, *session.heartbeat_rtt_seconds);
-  out.add(kTokenRefreshes, base, asDouble(counters.token_refreshes));
+  out.add(kHeartbeatsSent, {id}, asDouble(counters.heartbeats_sent));
+  if (session.heartbeat_rtt_seconds) out.add(kHeartbeatRtt, {id}, *session.heartbeat_rtt_seconds);
+  out.add(kTokenRefreshes, {id}, asDouble(counters.token_refreshes));
   for (std::size_t i = 0; i < kMessageActions.size(); ++i) {
-    out.add(kMessages, with(base, {{"action", std::string(kMessageActions[i])}}),
-            asDouble(counters.messages[i]));
+    out.add(kMessages, {id, {"action", kMessageActions[i]}}, asDouble(counters.messages[i]));
   }
   for (auto reason : kRejectReasons) {
-    out.add(kMessageErrors, with(base, {{"reason", toLabel(reason)}}),
+    out.add(kMessageErrors, {id, {"reason", toLabel(reason)}},
             asDouble(counters.message_errors[idx(reason)]));
   }
-  if (session.last_message_at) out.add(kLastMessage, base, seconds(*session.last_message_at));
+  if (session.last_message_at) out.add(kLastMessage, {id}, seconds(*session.last_message_at));
 }
 
-void renderMeeting(Builder& out, const Labels& base, const MeetingState& state) {
+template <typename Sink>
+void renderMeeting(Sink& out, std::string_view meeting_id, const MeetingState& state) {
+  const LabelRef id{"meeting_id", meeting_id};
   const auto& info = state.info;
   if (info.received) {
     out.add(kInfo,
-            with(base, {{"display_id", info.display_id},
-                        {"title", info.title},
-                        {"conf_mode", info.conf_mode},
-                        {"media", info.media}}),
+            {id,
+             {"display_id", info.display_id},
+             {"title", info.title},
+             {"conf_mode", info.conf_mode},
+             {"media", info.media}},
             1);
   }
-  if (info.start_timestamp_seconds) out.add(kStart, base, *info.start_timestamp_seconds);
+  if (info.start_timestamp_seconds) out.add(kStart, {id}, *info.start_timestamp_seconds);
   if (info.scheduled_start_timestamp_seconds) {
-    out.add(kScheduledStart, base, *info.scheduled_start_timestamp_seconds);
+    out.add(kScheduledStart, {id}, *info.scheduled_start_timestamp_seconds);
   }
   const auto& flags = state.flags;
-  if (flags.end_timestamp_seconds) out.add(kEnd, base, *flags.end_timestamp_seconds);
+  if (flags.end_timestamp_seconds) out.add(kEnd, {id}, *flags.end_timestamp_seconds);
   if (flags.phase) {
     for (auto phase : kPhases) {
-      out.add(kState, with(base, {{"state", toLabel(phase)}}), *flags.phase == phase ? 1 : 0);
+      out.add(kState, {id, {"state", toLabel(phase)}}, *flags.phase == phase ? 1 : 0);
     }
   }
   const auto flag = [&](Family family, const std::optional<bool>& value) {
-    if (value) out.add(family, base, *value ? 1 : 0);
+    if (value) out.add(family, {id}, *value ? 1 : 0);
   };
   flag(kLocked, flags.locked);
   flag(kRecording, flags.recording);
@@ -332,10 +380,10 @@ void renderMeeting(Builder& out, const Labels& base, const MeetingState& state) 
   flag(kScreenShareLocked, flags.screen_share_locked);
   flag(kChatForbidden, flags.chat_forbidden);
   if (flags.audience_members) {
-    out.add(kAudienceMembers, base, static_cast<double>(*flags.audience_members));
+    out.add(kAudienceMembers, {id}, static_cast<double>(*flags.audience_members));
   }
   if (flags.layout_pictures) {
-    out.add(kLayoutPictures, base, static_cast<double>(*flags.layout_pictures));
+    out.add(kLayoutPictures, {id}, static_cast<double>(*flags.layout_pictures));
   }
 }
 
@@ -355,6 +403,7 @@ struct ParticipantTotals {
 ParticipantTotals countParticipants(const MeetingState& state,
                                     const PoorNetworkThresholds& limits) {
   ParticipantTotals totals;
+  auto net_it = state.net.begin();
   for (const auto& [pid, record] : state.participants) {
     if (record.calling) {
       ++totals.calling;
@@ -367,84 +416,95 @@ ParticipantTotals countParticipants(const MeetingState& state,
     totals.video += record.video ? 1 : 0;
     totals.hand_raised += record.hand_raised ? 1 : 0;
     totals.sharing += record.sharing ? 1 : 0;
-    auto net = state.net.find(pid);
-    if (net == state.net.end()) continue;
-    if (!net->second.quality.empty()) ++totals.by_quality[net->second.quality];
-    if (poorNetwork(net->second, limits)) ++totals.poor_network;
+    const NetRecord* net = netOf(state, net_it, pid);
+    if (net == nullptr) continue;
+    if (!net->quality.empty()) ++totals.by_quality[net->quality];
+    if (poorNetwork(*net, limits)) ++totals.poor_network;
   }
   return totals;
 }
 
-void renderParticipants(Builder& out, const Labels& base, const MeetingState& state,
+template <typename Sink>
+void renderParticipants(Sink& out, std::string_view meeting_id, const MeetingState& state,
                         const ParticipantTotals& totals) {
+  const LabelRef id{"meeting_id", meeting_id};
   const auto& counters = state.counters;
-  out.add(kParticipants, base, asDouble(totals.online));
-  out.add(kCalling, base, asDouble(totals.calling));
+  out.add(kParticipants, {id}, asDouble(totals.online));
+  out.add(kCalling, {id}, asDouble(totals.calling));
   for (auto role : kRoles) {
-    out.add(kByRole, with(base, {{"role", toLabel(role)}}), asDouble(totals.by_role[idx(role)]));
+    out.add(kByRole, {id, {"role", toLabel(role)}}, asDouble(totals.by_role[idx(role)]));
   }
   for (auto client : kClients) {
-    out.add(kByClient, with(base, {{"client", toLabel(client)}}),
-            asDouble(totals.by_client[idx(client)]));
+    out.add(kByClient, {id, {"client", toLabel(client)}}, asDouble(totals.by_client[idx(client)]));
   }
-  out.add(kMuted, base, asDouble(totals.muted));
-  out.add(kVideo, base, asDouble(totals.video));
-  out.add(kHandRaised, base, asDouble(totals.hand_raised));
-  out.add(kSharing, base, asDouble(totals.sharing));
-  out.add(kJoins, base, asDouble(counters.participant_joins));
-  out.add(kLeaves, base, asDouble(counters.participant_leaves));
+  out.add(kMuted, {id}, asDouble(totals.muted));
+  out.add(kVideo, {id}, asDouble(totals.video));
+  out.add(kHandRaised, {id}, asDouble(totals.hand_raised));
+  out.add(kSharing, {id}, asDouble(totals.sharing));
+  out.add(kJoins, {id}, asDouble(counters.participant_joins));
+  out.add(kLeaves, {id}, asDouble(counters.participant_leaves));
   for (std::size_t i = 0; i < kLeaveReasonCount; ++i) {
-    out.add(kLeaveReasons, with(base, {{"reason", toLabel(static_cast<LeaveReason>(i))}}),
+    out.add(kLeaveReasons, {id, {"reason", toLabel(static_cast<LeaveReason>(i))}},
             asDouble(counters.leave_reasons[i]));
   }
-  out.add(kInvites, base, asDouble(counters.invites));
+  out.add(kInvites, {id}, asDouble(counters.invites));
   for (std::size_t i = 0; i < kInviteFailureCount; ++i) {
-    out.add(kInviteFailures, with(base, {{"reason", toLabel(static_cast<InviteFailure>(i))}}),
+    out.add(kInviteFailures, {id, {"reason", toLabel(static_cast<InviteFailure>(i))}},
             asDouble(counters.invite_failures[i]));
   }
-  out.add(kAttendees, base, asDouble(state.attendees.size()));
-  out.add(kWaitingRoom, base, asDouble(state.waiting_room.size()));
-  out.add(kActiveSpeakers, base, asDouble(state.speakers.size()));
-  out.add(kSpeakerChanges, base, asDouble(counters.speaker_changes));
-  out.add(kInterpreterGroups, base, asDouble(state.interpreter_groups.size()));
-  out.add(kPoorNetwork, base, asDouble(totals.poor_network));
+  out.add(kAttendees, {id}, asDouble(state.attendees.size()));
+  out.add(kWaitingRoom, {id}, asDouble(state.waiting_room.size()));
+  out.add(kActiveSpeakers, {id}, asDouble(state.speakers.size()));
+  out.add(kSpeakerChanges, {id}, asDouble(counters.speaker_changes));
+  out.add(kInterpreterGroups, {id}, asDouble(state.interpreter_groups.size()));
+  out.add(kPoorNetwork, {id}, asDouble(totals.poor_network));
 }
 
-void renderParticipantSeries(Builder& out, const Labels& base, const MeetingState& state,
+template <typename Sink>
+void renderParticipantSeries(Sink& out, std::string_view meeting_id, const MeetingState& state,
                              const RenderOptions& options, std::size_t online) {
   std::size_t rendered = 0;
+  auto net_it = state.net.begin();
+  std::vector<LabelRef> labels = {{"meeting_id", meeting_id}, {"participant_id", {}}};
   for (const auto& [pid, record] : state.participants) {
     if (record.calling) continue;
     if (rendered == options.max_participants_per_meeting) break;
     ++rendered;
-    const Labels labels = with(base, {{"participant_id", pid}});
-    Labels info =
-        with(labels, {{"role", toLabel(record.role())}, {"client", toLabel(record.client)}});
-    if (options.participant_names) info.push_back({"name", record.name});
-    out.add(kParticipantInfo, std::move(info), 1);
+    labels[1].value = pid;
+    const LabelRef role{"role", toLabel(record.role())};
+    const LabelRef client{"client", toLabel(record.client)};
+    if (options.participant_names) {
+      out.add(kParticipantInfo, labels, {role, client, {"name", record.name}}, 1);
+    } else {
+      out.add(kParticipantInfo, labels, {role, client}, 1);
+    }
 
-    auto found = state.net.find(pid);
-    if (found == state.net.end()) continue;
-    const auto& net = found->second;
-    if (NetRecord::has(net.rtt_seconds)) out.add(kParticipantRtt, labels, net.rtt_seconds);
+    const NetRecord* found = netOf(state, net_it, pid);
+    if (found == nullptr) continue;
+    const auto& net = *found;
+    if (NetRecord::has(net.rtt_seconds)) out.add(kParticipantRtt, labels, {}, net.rtt_seconds);
     for (auto direction : kDirections) {
       const double jitter = net.jitter_seconds[idx(direction)];
       if (NetRecord::has(jitter)) {
-        out.add(kParticipantJitter, with(labels, {{"direction", toLabel(direction)}}), jitter);
+        out.add(kParticipantJitter, labels, {{"direction", toLabel(direction)}}, jitter);
       }
     }
     for (auto media : kMedia) {
       for (auto direction : kDirections) {
-        const Labels media_labels =
-            with(labels, {{"media", toLabel(media)}, {"direction", toLabel(direction)}});
+        const LabelRef media_label{"media", toLabel(media)};
+        const LabelRef direction_label{"direction", toLabel(direction)};
         const double loss = net.loss_ratio[idx(media)][idx(direction)];
-        if (NetRecord::has(loss)) out.add(kParticipantLoss, media_labels, loss);
+        if (NetRecord::has(loss)) {
+          out.add(kParticipantLoss, labels, {media_label, direction_label}, loss);
+        }
         const double bytes = net.throughput_bytes_per_second[idx(media)][idx(direction)];
-        if (NetRecord::has(bytes)) out.add(kParticipantThroughput, media_labels, bytes);
+        if (NetRecord::has(bytes)) {
+          out.add(kParticipantThroughput, labels, {media_label, direction_label}, bytes);
+        }
       }
     }
   }
-  out.add(kOverSeriesLimit, base, asDouble(online - rendered));
+  out.add(kOverSeriesLimit, {{"meeting_id", meeting_id}}, asDouble(online - rendered));
 }
 
 }  // namespace
@@ -484,7 +544,8 @@ std::vector<std::string> Collector::ratingLabels() const {
   return labels;
 }
 
-std::vector<MetricFamily> Collector::Collect() const {
+template <typename Sink>
+void Collector::render(Sink& out) const {
   RenderOptions options;
   {
     std::lock_guard<std::mutex> lock(options_mutex_);
@@ -492,7 +553,6 @@ std::vector<MetricFamily> Collector::Collect() const {
   }
   const TimePoint now = options.now ? options.now() : std::chrono::system_clock::now();
 
-  Builder out;
   out.add(kBuildInfo, {{"version", version_}, {"revision", revision_}}, 1);
   const auto status = store_->exporterStatus();
   out.add(kReloadSuccessful, {}, status.config_reload_ok ? 1 : 0);
@@ -502,23 +562,22 @@ std::vector<MetricFamily> Collector::Collect() const {
   std::array<std::size_t, kSessionStateCount> sessions{};
   // Quality counts wait until every meeting registered its ratings, so that all meetings expose
   // the same label set in this scrape.
-  std::vector<std::pair<Labels, std::map<std::string, std::size_t>>> quality_counts;
+  std::vector<std::pair<std::string, std::map<std::string, std::size_t>>> quality_counts;
 
   store_->forEach([&](const std::string& meeting_id, const MeetingState& state) {
     ++sessions[idx(state.session.state)];
     const auto& ended_at = state.session.ended_at;
     if (ended_at && now >= *ended_at + options.ended_meeting_retention) return;
 
-    const Labels base = {{"meeting_id", meeting_id}};
-    renderSession(out, base, state);
-    renderMeeting(out, base, state);
+    renderSession(out, meeting_id, state);
+    renderMeeting(out, meeting_id, state);
     const auto totals = countParticipants(state, options.poor_network);
-    renderParticipants(out, base, state, totals);
+    renderParticipants(out, meeting_id, state, totals);
     std::map<std::string, std::size_t> by_label;
     for (const auto& [quality, count] : totals.by_quality) by_label[ratingLabel(quality)] += count;
-    quality_counts.emplace_back(base, std::move(by_label));
+    quality_counts.emplace_back(meeting_id, std::move(by_label));
     if (options.participant_series) {
-      renderParticipantSeries(out, base, state, options, totals.online);
+      renderParticipantSeries(out, meeting_id, state, options, totals.online);
     }
   });
 
@@ -526,14 +585,38 @@ std::vector<MetricFamily> Collector::Collect() const {
     out.add(kSessions, {{"state", toLabel(state)}}, asDouble(sessions[idx(state)]));
   }
   const auto labels = ratingLabels();
-  for (const auto& [base, counts] : quality_counts) {
+  for (const auto& [meeting_id, counts] : quality_counts) {
     for (const auto& label : labels) {
       auto found = counts.find(label);
-      out.add(kNetworkQuality, with(base, {{"quality", label}}),
+      out.add(kNetworkQuality, {{"meeting_id", meeting_id}, {"quality", label}},
               asDouble(found == counts.end() ? 0 : found->second));
     }
   }
+}
+
+std::vector<MetricFamily> Collector::Collect() const {
+  FamilySink out;
+  render(out);
   return std::move(out).finish();
+}
+
+std::string Collector::renderText() const {
+  TextSink out;
+  TextExposition& text = out.exposition();
+  {
+    // Families sized like last time (plus an eighth) grow without copying.
+    std::lock_guard<std::mutex> lock(hints_mutex_);
+    for (std::size_t i = 0; i < size_hints_.size(); ++i) {
+      text.reserve(i, size_hints_[i] + size_hints_[i] / 8);
+    }
+  }
+  render(out);
+  {
+    std::lock_guard<std::mutex> lock(hints_mutex_);
+    size_hints_.resize(kFamilyCount);
+    for (std::size_t i = 0; i < kFamilyCount; ++i) size_hints_[i] = text.size(i);
+  }
+  return std::move(text).finish();
 }
 
 std::string renderText(const std::vector<MetricFamily>& families) {

@@ -73,7 +73,16 @@ class Collector : public prometheus::Collectable {
   /// Renders the catalogue. Throws only std::bad_alloc (and whatever `options.now` throws).
   std::vector<prometheus::MetricFamily> Collect() const override;
 
+  /// Renders the catalogue straight into the text format 0.0.4 — the same bytes as
+  /// `renderText(Collect())`, without building the MetricFamily list (the /metrics hot path).
+  /// Throws only std::bad_alloc (and whatever `options.now` throws).
+  std::string renderText() const;
+
  private:
+  // Feeds every sample, in exposition order, to `out` (a MetricFamily or a text sink).
+  template <typename Sink>
+  void render(Sink& out) const;
+
   std::string ratingLabel(const std::string& quality) const;
   std::vector<std::string> ratingLabels() const;
 
@@ -83,6 +92,9 @@ class Collector : public prometheus::Collectable {
 
   mutable std::mutex options_mutex_;
   RenderOptions options_;
+
+  mutable std::mutex hints_mutex_;
+  mutable std::vector<std::size_t> size_hints_;  // bytes per family in the last renderText()
 
   mutable std::mutex ratings_mutex_;
   mutable std::vector<std::string> ratings_;  // first kMaxRatings distinct ratings, in order

@@ -5,7 +5,12 @@ set -euo pipefail
 packages=(
   cmake g++ ccache pkg-config
   libpoco-dev prometheus-cpp-dev libboost-test-dev libyaml-cpp-dev libssl-dev zlib1g-dev
+  libsimdjson-dev  # push-frame decoding (plugin/protocol) and the ingest benchmark's baseline
   prometheus  # brings promtool for `promtool check metrics`
+  curl python3  # the e2e tests (tests/e2e) talk to Prometheus over HTTP
+  libcrypt-dev  # crypt_r for bcrypt in --web.config.file basic auth
+  chromium  # the status page e2e test (headless browser)
+  dpkg-dev  # dpkg-shlibdeps for `cpack -G DEB`
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-symbolizer for reports
 )
 

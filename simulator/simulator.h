@@ -156,6 +156,10 @@ class Simulator {
   void rejectNextSubscribe(const std::string& meeting_id, int return_code = 111070004);
   /// Sends a text frame to each open connection of the meeting.
   void sendText(const std::string& meeting_id, const std::string& text);
+  /// Flood mode (benchmarks): sends `text` `count` times back to back to each open connection
+  /// of the meeting, from the connection's own thread. Writes block while the client is behind,
+  /// so the rate is whatever the client absorbs; client frames are read after the flood.
+  void flood(const std::string& meeting_id, const std::string& text, std::size_t count);
   /// Sends a binary frame to each open connection of the meeting.
   void sendBinary(const std::string& meeting_id, const std::string& bytes);
   /// Sends a valid JSON text frame of exactly `bytes` bytes (at least 64).

@@ -3,6 +3,8 @@
 #include <functional>
 #include <sstream>
 
+#include "config/shard.h"
+
 namespace hme::app {
 namespace {
 
@@ -37,6 +39,12 @@ const std::vector<FlagSpec>& flagSpecs() {
          }
          c.telemetry_path = v;
        }},
+      {"web.config.file", "FILE",
+       "TLS and basic auth settings (exporter-toolkit web config format; default: none)",
+       [](CommandLine& c, const std::string& v) {
+         if (v.empty()) throw UsageError("--web.config.file: needs a file name");
+         c.web_config_file = v;
+       }},
       {"log.level", "LEVEL", "debug | info | warn | error (default: info)",
        [](CommandLine& c, const std::string& v) {
          requireOneOf("log.level", v, {"debug", "info", "warn", "error"});
@@ -47,8 +55,22 @@ const std::vector<FlagSpec>& flagSpecs() {
          requireOneOf("log.format", v, {"logfmt", "json"});
          c.log_format = v;
        }},
+      {"shard", "I/N",
+       "run only replica I's share of N (meetings split by a stable hash of the meeting ID; "
+       "overrides sharding: in the config)",
+       [](CommandLine& c, const std::string& v) {
+         try {
+           c.shard = config::parseShard(v);
+         } catch (const std::invalid_argument& e) {
+           throw UsageError(std::string("--shard: ") + e.what());
+         }
+       }},
       {"demo", nullptr, "run against the built-in meeting simulator (no account needed)",
        [](CommandLine& c, const std::string&) { c.demo = true; }},
+      {"telegraf.execd", nullptr,
+       "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF, "
+       "logs with E!/W!/I!/D! prefixes; no HTTP listener unless --web.listen-address is given",
+       [](CommandLine& c, const std::string&) { c.telegraf_execd = true; }},
       {"check-config", nullptr, "validate the config file and exit 0 (valid) or 1 (invalid)",
        [](CommandLine& c, const std::string&) { c.check_config = true; }},
       {"version", nullptr, "print the version and exit",

@@ -1,9 +1,12 @@
 #pragma once
 /// Command-line flags of huawei_meeting_exporter (spec/interface.md "Command line").
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "config/config.h"
 
 namespace hme::app {
 
@@ -12,12 +15,17 @@ struct CommandLine {
   std::string config_file = "huawei_meeting_exporter.yml";
   std::vector<std::string> listen_addresses;  ///< empty means the default ":9877"
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  ///< empty: plain HTTP without authentication
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
+  bool telegraf_execd = false;  ///< serve expositions on stdout, one per stdin line
   bool check_config = false;
   bool version = false;
   bool help = false;
+  /// `--shard=index/count`: run only this replica's share of the meetings (overrides the
+  /// config's `sharding:`); unset when the flag is absent.
+  std::optional<config::ShardingConfig> shard;
 };
 
 /// A flag was unknown, lacked a value or had a bad one; the message names the flag.

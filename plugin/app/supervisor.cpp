@@ -3,6 +3,7 @@
 #include <functional>
 #include <random>
 
+#include "config/shard.h"
 #include "plugin/log/log.h"
 
 namespace hme::app {
@@ -51,8 +52,17 @@ void Supervisor::apply(const config::Config& config) {
         config.api.timeout);
   }
 
+  // Sharded: this replica runs only its share; the others run the rest (config/shard.h).
   std::map<std::string, const config::MeetingConfig*> wanted;
-  for (const auto& meeting : config.meetings) wanted[meeting.id] = &meeting;
+  for (const auto& meeting : config.meetings) {
+    if (config::ownsMeeting(config.sharding, meeting.id)) wanted[meeting.id] = &meeting;
+  }
+  if (config.sharding.count > 1) {
+    log::info("sharding", {{"shard", std::to_string(config.sharding.index) + "/" +
+                                         std::to_string(config.sharding.count)},
+                           {"meetings_owned", std::to_string(wanted.size())},
+                           {"meetings_configured", std::to_string(config.meetings.size())}});
+  }
 
   std::vector<std::unique_ptr<MeetingRunner>> stopping;
   std::vector<std::string> removed;
@@ -76,7 +86,7 @@ void Supervisor::apply(const config::Config& config) {
 
   const RunnerSettings settings = runnerSettings(config);
   for (const auto& meeting : config.meetings) {
-    if (runners_.count(meeting.id) != 0) continue;
+    if (wanted.count(meeting.id) == 0 || runners_.count(meeting.id) != 0) continue;
     if (store_->addMeeting(meeting.id, std::chrono::system_clock::now())) {
       log::info("meeting added", {{"meeting_id", meeting.id}});
     }

@@ -31,9 +31,10 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   /// Makes the running meetings match `config`: added meetings start, removed ones stop and
-  /// their series go, unchanged ones keep their connection. A change to `api` or `session`
-  /// restarts every meeting. Throws std::invalid_argument (nothing changed) when the `api`
-  /// settings cannot be used, e.g. an unreadable CA file.
+  /// their series go, unchanged ones keep their connection. With `config.sharding` only the
+  /// meetings this replica owns (config/shard.h) run; the others are left out as if removed. A
+  /// change to `api` or `session` restarts every meeting. Throws std::invalid_argument (nothing
+  /// changed) when the `api` settings cannot be used, e.g. an unreadable CA file.
   void apply(const config::Config& config);
 
   /// Stops every runner (closing sockets) and removes their meetings from the store.

@@ -13,8 +13,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using hme::metrics::RejectReason;
-using hme::testing::Harness;
-using hme::testing::meetingSpec;
+using hme::faults::Harness;
+using hme::faults::meetingSpec;
 
 const std::string kBad = "900500001";
 const std::string kGood = "900500002";

@@ -11,7 +11,7 @@
 #include "Poco/Base64Encoder.h"
 #include "plugin/log/log.h"
 
-namespace hme::testing {
+namespace hme::faults {
 
 std::string pkiFile(const std::string& name) {
   return std::string(HME_TESTDATA_DIR) + "/pki/" + name;
@@ -322,4 +322,4 @@ std::size_t threadCount() {
   return count;
 }
 
-}  // namespace hme::testing
+}  // namespace hme::faults

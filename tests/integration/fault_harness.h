@@ -18,7 +18,7 @@
 #include "plugin/app/exporter.h"
 #include "simulator/simulator.h"
 
-namespace hme::testing {
+namespace hme::faults {
 
 /// The committed test PKI (tests/testdata/pki).
 std::string pkiFile(const std::string& name);
@@ -147,4 +147,4 @@ class Harness {
 std::size_t openFds();
 std::size_t threadCount();
 
-}  // namespace hme::testing
+}  // namespace hme::faults

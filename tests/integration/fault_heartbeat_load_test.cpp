@@ -17,8 +17,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using hme::testing::Harness;
-using hme::testing::meetingSpec;
+using hme::faults::Harness;
+using hme::faults::meetingSpec;
 
 constexpr double kFramesPerSecond = 2000;
 

@@ -20,8 +20,8 @@ using hme::metrics::ConnectStage;
 using hme::metrics::DisconnectReason;
 using hme::metrics::SessionState;
 using hme::simulator::RestCall;
-using hme::testing::Harness;
-using hme::testing::meetingSpec;
+using hme::faults::Harness;
+using hme::faults::meetingSpec;
 
 const std::string kMeeting = "900300001";
 
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_SUITE(fault)
 BOOST_AUTO_TEST_CASE(upgrade_refused_with_401_or_403_then_recovers) {
   for (const int status : {401, 403}) {
     BOOST_TEST_CONTEXT("status " << status) {
-      auto options = hme::testing::simulatorOptions();
+      auto options = hme::faults::simulatorOptions();
       options.ws_token_lifetime = 0s;  // every tmpToken is stale at the upgrade: refused
       options.ws_reject_status = status;
       Harness h({meetingSpec(kMeeting)}, options);
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(upgrade_refused_with_401_or_403_then_recovers) {
       BOOST_TEST(countCalls(h.sim().restCalls(), RestCall::Kind::Upgrade, status, false) >= 3u);
       BOOST_TEST(h.exporter().renderStatusPage().find(std::to_string(status)) != std::string::npos);
 
-      h.restartSimulator(hme::testing::simulatorOptions());  // the server is fixed
+      h.restartSimulator(hme::faults::simulatorOptions());  // the server is fixed
       BOOST_TEST_REQUIRE(h.waitUp(kMeeting));
       BOOST_TEST(h.state(kMeeting).counters.connects == 1u);
       expectHealthyEnd(h, kMeeting, true);
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(upgrade_refused_with_401_or_403_then_recovers) {
 }
 
 BOOST_AUTO_TEST_CASE(close_right_after_upgrade_then_recovers) {
-  auto options = hme::testing::simulatorOptions();
+  auto options = hme::faults::simulatorOptions();
   options.ws_token_lifetime = 0s;
   options.ws_reject = hme::simulator::WsRejectMode::CloseFrame;  // upgrade, then close 1008
   Harness h({meetingSpec(kMeeting)}, options);
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(close_right_after_upgrade_then_recovers) {
   BOOST_TEST(h.state(kMeeting).counters.connects == 0u);
   BOOST_TEST(!h.state(kMeeting).session.up);
 
-  h.restartSimulator(hme::testing::simulatorOptions());
+  h.restartSimulator(hme::faults::simulatorOptions());
   BOOST_TEST_REQUIRE(h.waitUp(kMeeting));
   BOOST_TEST(h.state(kMeeting).counters.connects == 1u);
   expectHealthyEnd(h, kMeeting, true);
@@ -218,9 +218,9 @@ BOOST_AUTO_TEST_CASE(tls_handshake_failure_then_recovers) {
   for (const auto& c : {Case{"untrusted CA", "untrusted-server.pem", "untrusted-server.key"},
                         Case{"wrong host name", "wronghost.pem", "wronghost.key"}}) {
     BOOST_TEST_CONTEXT(c.name) {
-      auto options = hme::testing::simulatorOptions();
-      options.cert_file = hme::testing::pkiFile(c.cert);
-      options.key_file = hme::testing::pkiFile(c.key);
+      auto options = hme::faults::simulatorOptions();
+      options.cert_file = hme::faults::pkiFile(c.cert);
+      options.key_file = hme::faults::pkiFile(c.key);
       Harness h({meetingSpec(kMeeting)}, options);
       h.startExporter();
       BOOST_TEST_REQUIRE(h.waitFor(
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(tls_handshake_failure_then_recovers) {
       BOOST_TEST(h.state(kMeeting).session.last_error.find("control_token") != std::string::npos,
                  h.state(kMeeting).session.last_error);
 
-      h.restartSimulator(hme::testing::simulatorOptions());
+      h.restartSimulator(hme::faults::simulatorOptions());
       BOOST_TEST_REQUIRE(h.waitUp(kMeeting));
       expectHealthyEnd(h, kMeeting, true);
     }
@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(connection_refused_then_server_appears) {
       h.waitFor([&] { return failures(h.state(kMeeting), ConnectStage::ControlToken) >= 3; }, 20s));
   BOOST_TEST(!h.state(kMeeting).session.up);
 
-  auto options = hme::testing::simulatorOptions();
+  auto options = hme::faults::simulatorOptions();
   options.port = port;
   h.restartSimulator(options);
   BOOST_TEST_REQUIRE(h.waitUp(kMeeting));
@@ -332,7 +332,7 @@ BOOST_AUTO_TEST_CASE(meeting_ends_while_subscribed_then_restarts) {
 }
 
 BOOST_AUTO_TEST_CASE(token_expires_mid_stream) {
-  auto options = hme::testing::simulatorOptions();
+  auto options = hme::faults::simulatorOptions();
   options.control_token_lifetime = 4s;  // refreshed at half its lifetime: every 2 s
   Harness h({meetingSpec(kMeeting)}, options);
   h.startExporter();
@@ -367,8 +367,8 @@ BOOST_AUTO_TEST_CASE(flapping_server_backoff_grows_without_leaks) {
   h.config().session.backoff_max = 800ms;
   h.startExporter();
   BOOST_TEST_REQUIRE(h.waitUp(kMeeting));
-  const std::size_t fds_before = hme::testing::openFds();
-  const std::size_t threads_before = hme::testing::threadCount();
+  const std::size_t fds_before = hme::faults::openFds();
+  const std::size_t threads_before = hme::faults::threadCount();
 
   // "Closes every 2 s for a minute", compressed: every second for 15 s.
   unsigned max_attempt = 0;
@@ -401,8 +401,8 @@ BOOST_AUTO_TEST_CASE(flapping_server_backoff_grows_without_leaks) {
       [&] { return h.exporter().renderStatusPage().find("attempt ") == std::string::npos; }, 20s));
   // The simulator's own thread pool may keep an idle thread or two; a leak per reconnect
   // would add one per drop.
-  BOOST_TEST(hme::testing::openFds() <= fds_before + 2);
-  BOOST_TEST(hme::testing::threadCount() <= threads_before + 3);
+  BOOST_TEST(hme::faults::openFds() <= fds_before + 2);
+  BOOST_TEST(hme::faults::threadCount() <= threads_before + 3);
   expectHealthyEnd(h, kMeeting, true);
 }
 
@@ -456,10 +456,10 @@ BOOST_AUTO_TEST_CASE(ten_percent_of_fifty_meetings_fail_permanently) {
     }
   }
   BOOST_TEST(
-      hme::testing::value(samples, "huawei_meeting_exporter_sessions", {{"state", "subscribed"}})
+      hme::faults::value(samples, "huawei_meeting_exporter_sessions", {{"state", "subscribed"}})
           .value_or(-1) == 45.0);
   BOOST_TEST(
-      hme::testing::value(samples, "huawei_meeting_exporter_sessions", {{"state", "waiting"}})
+      hme::faults::value(samples, "huawei_meeting_exporter_sessions", {{"state", "waiting"}})
           .value_or(-1) == 5.0);
   const auto violations = h.counterViolations();
   BOOST_TEST(violations.empty(), (violations.empty() ? "" : violations.front()));

@@ -21,8 +21,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using hme::testing::Harness;
-using hme::testing::meetingSpec;
+using hme::faults::Harness;
+using hme::faults::meetingSpec;
 
 const std::string kGood = "900600001";
 const std::string kWrongPassword = "900600002";

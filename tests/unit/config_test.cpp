@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_SUITE(config)
 BOOST_AUTO_TEST_CASE(each_invalid_fixture_fails_with_its_exact_message) {
   unsetenv("HME_TEST_UNSET_PASSWORD");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"unknown-key", "colour: unknown key (allowed: api, session, metrics, meetings)"},
+      {"unknown-key", "colour: unknown key (allowed: api, session, metrics, meetings, sharding)"},
       {"unknown-key-nested",
        "metrics.poor_network.loss: unknown key (allowed: packet_loss_ratio, rtt, jitter)"},
       {"unknown-key-meeting",
@@ -139,8 +139,10 @@ BOOST_AUTO_TEST_CASE(each_invalid_fixture_fails_with_its_exact_message) {
        "meetings[0].host_password: environment variable HME_TEST_UNSET_PASSWORD is not set"},
       {"max-participants", "metrics.max_participants_per_meeting: must be at least 1, got 0"},
       {"packet-loss", "metrics.poor_network.packet_loss_ratio: must be between 0 and 1, got 1.5"},
-      {"not-a-map", "config must be a map with keys api, session, metrics, meetings, got a list"},
-      {"empty", "config is empty: expected a map with keys api, session, metrics, meetings"},
+      {"not-a-map",
+       "config must be a map with keys api, session, metrics, meetings, sharding, got a list"},
+      {"empty",
+       "config is empty: expected a map with keys api, session, metrics, meetings, sharding"},
       {"syntax", "YAML syntax error at line 3, column 8: end of sequence flow not found"},
       {"two-documents", "config must be one YAML document, found 2"},
   };
