@@ -1,5 +1,6 @@
 // libFuzzer target: sequences of frames through decode → reduce (via the MeetingStore) → render
-// (Collector + renderText), as a meeting's session thread and a scrape would run them.
+// (Collector::renderText, checked against Collect() + TextSerializer), as a meeting's session
+// thread and a scrape would run them.
 //
 // Input format (so that every single-frame seed is also a valid input):
 //   [mode byte 0xF0..0xFF]? frame ( '\0' frame )*
@@ -16,7 +17,9 @@
 // the search down a hundredfold without reaching new code.
 //
 // Checked after every input: joins − leaves equals the participants held; every list respects
-// its bound; a rendered exposition is valid UTF-8 without control characters other than '\n'.
+// its bound; a rendered exposition (Collector::renderText, the /metrics path) equals
+// prometheus-cpp's TextSerializer output for Collect(), is valid UTF-8 and has no control
+// characters other than '\n'.
 
 #include <chrono>
 #include <cstddef>
@@ -124,7 +127,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (!render) return 0;
   const m::Collector collector(store, "0.0.0-fuzz", "fuzz", render_options);
-  const std::string text = m::renderText(collector.Collect());
+  // The /metrics path writes the text directly; it must equal prometheus-cpp's serialisation of
+  // the same families byte for byte.
+  const std::string text = collector.renderText();
+  require(text == m::renderText(collector.Collect()), "direct renderer matches TextSerializer");
   require(hme::fuzz::validUtf8(text), "exposition is valid UTF-8");
   require(hme::fuzz::noControlCharacters(text), "no control characters");
   return 0;

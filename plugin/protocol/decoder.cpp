@@ -368,8 +368,20 @@ std::string firstNonEmpty(const Fields<N>& fields, std::size_t first, std::size_
   return {};
 }
 
+/// True when `text` holds a C0 control character or DEL.
+bool hasControlCharacter(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7F;
+  });
+}
+
 std::string requiredId(std::string id, std::string_view what) {
   if (id.empty()) unusable("a data item", std::string("has no ") + std::string(what));
+  // Ids become label values (participant_id) as they are: one with a control character (a JSON
+  // escape such as \t or \u0000) is no id the service issues, so the frame is not applied.
+  if (hasControlCharacter(id)) {
+    unusable("a data item", std::string(what) + " has a control character");
+  }
   return id;
 }
 
@@ -1145,7 +1157,7 @@ od::object objectOrBail(od::value& value) {
 std::string fastPid(const Scalar* value, Key key) {
   if (value == nullptr) throw Bail{};
   std::string pid = toString(*value, key);
-  if (trim(pid).empty()) throw Bail{};
+  if (trim(pid).empty() || hasControlCharacter(pid)) throw Bail{};  // the DOM path rejects it
   return pid;
 }
 

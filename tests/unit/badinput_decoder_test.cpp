@@ -315,4 +315,23 @@ BOOST_AUTO_TEST_CASE(wrong_types_in_every_field_never_crash) {
   BOOST_TEST(variants > 1000u);
 }
 
+BOOST_AUTO_TEST_CASE(ids_with_control_characters_are_rejected) {
+  // Found by fuzz_reduce: a pid holding a JSON-escaped TAB reached the participant_id label raw.
+  const Decoded fixture = decode(readFile(framesDir() / "bad-fuzz-pid-control-character.json"));
+  BOOST_TEST(reasonOf(fixture) == "invalid_message");
+  BOOST_TEST(std::get<Rejection>(fixture.message).detail.find("3j7oh261") == std::string::npos);
+  for (
+      const std::string& frame : std::vector<std::string>{
+          R"({"action":"ParticipantsNotify","msgMode":1,"data":[{"pid":"a\u0000b"}]})",
+          R"({"action":"ParticipantsNotify","msgMode":0,"data":[{"pid":"a\u001b[2J","pinfoMap":{"STATE":"0"}}]})",
+          R"({"action":"NetConditionNotify","msgMode":1,"data":[{"participantID":"p\r","delay":10}]})",
+          R"({"action":"SpeakerChangeNotify","data":[{"pid":"p\u007f","speakingVolume":1}]})"}) {
+    BOOST_TEST(reasonOf(decode(frame)) == "invalid_message", frame);
+  }
+  // An ordinary pid still decodes.
+  BOOST_TEST(reasonOf(decode(
+                 R"({"action":"ParticipantsNotify","msgMode":1,"data":[{"pid":"a b-c_1"}]})")) ==
+             "accepted");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -679,6 +679,7 @@ BOOST_AUTO_TEST_CASE(malformed_fixtures_are_rejected_with_the_expected_reason) {
       {"bad-double-encoded-garbage.json", R::InvalidMessage},
       {"bad-heartbeat-no-sequence.json", R::InvalidMessage},
       {"bad-subscribe-no-return-code.json", R::InvalidMessage},
+      {"bad-fuzz-pid-control-character.json", R::InvalidMessage},
   };
   std::size_t bad_files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(framesDir())) {
