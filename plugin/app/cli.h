@@ -15,6 +15,7 @@ struct CommandLine {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
+  bool demo_enterprise = false;  ///< --demo.enterprise (implies demo): meetings are discovered
   bool check_config = false;
   bool version = false;
   bool help = false;

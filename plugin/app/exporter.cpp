@@ -61,6 +61,7 @@ Exporter::Exporter(std::function<config::Config()> load_config, std::string vers
       collector_(std::make_shared<metrics::Collector>(store_, std::move(version_label),
                                                       std::move(revision_label))),
       supervisor_(store_),
+      discovery_(supervisor_),
       telemetry_path_(std::move(telemetry_path)) {}
 
 Exporter::~Exporter() { stop(); }
@@ -80,6 +81,7 @@ void Exporter::applyConfig(const config::Config& config) {
   store_->setReduceOptions(reduceOptions(config.metrics));
   collector_->setOptions(renderOptions(config.metrics));
   supervisor_.apply(config);
+  discovery_.apply(config);
   store_->setConfigReload(true, std::chrono::system_clock::now());
 }
 
@@ -98,9 +100,16 @@ std::pair<bool, std::string> Exporter::reload() {
   }
 }
 
-void Exporter::stop() { supervisor_.stopAll(); }
+void Exporter::stop() {
+  discovery_.stop();
+  supervisor_.stopAll();
+}
 
-std::string Exporter::renderMetrics() const { return metrics::renderText(collector_->Collect()); }
+std::string Exporter::renderMetrics() const {
+  auto families = collector_->Collect();
+  for (auto& family : discovery_.collect()) families.push_back(std::move(family));
+  return metrics::renderText(families);
+}
 
 std::pair<bool, std::string> Exporter::readiness() const {
   std::size_t subscribed = 0;
@@ -154,7 +163,7 @@ std::string Exporter::renderStatusPage() const {
     html << "</td></tr>\n";
   }
   if (summaries.empty()) html << "<tr><td colspan=\"8\">No meetings configured.</td></tr>\n";
-  html << "</tbody></table>\n</body></html>\n";
+  html << "</tbody></table>\n" << discovery_.statusHtml() << "</body></html>\n";
   return html.str();
 }
 
@@ -163,7 +172,7 @@ int runExporter(const CommandLine& command_line) {
   std::function<config::Config()> load_config;
   if (command_line.demo) {
     try {
-      demo = std::make_unique<Demo>();
+      demo = std::make_unique<Demo>(command_line.demo_enterprise);
     } catch (const std::exception& e) {
       log::error("cannot start the demo simulator", {{"err", e.what()}});
       return kExitBadConfig;
@@ -191,12 +200,16 @@ int runExporter(const CommandLine& command_line) {
   handlers.render_status_html = [&exporter] { return exporter.renderStatusPage(); };
   handlers.reload = [&exporter] { return exporter.reload(); };
   handlers.ready = [&exporter] { return exporter.readiness(); };
+  addWebhookRoute(handlers, exporter.discovery());
   web::WebServer server(web_options, handlers);
   try {
     server.start();
   } catch (const web::BindError& e) {
     log::error("cannot listen", {{"address", e.address()}, {"err", e.what()}});
     return kExitCannotBind;
+  }
+  if (demo && !server.boundAddresses().empty()) {
+    demo->connectWebhook(server.boundAddresses().front());
   }
   for (const auto& address : server.boundAddresses()) {
     if (demo) {
