@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(twenty_meetings_are_watched_within_one_interval_and_dropped
 
 BOOST_AUTO_TEST_CASE(login_token_is_reused_across_polls_and_refreshed_before_expiry) {
   Enterprise e([](sim::SimulatorOptions& o) {
-    o.management.access_token_lifetime = 3s;
+    o.management.access_token_lifetime = 4s;
     o.management.rate_limit = 100000;  // polls four times a second
   });
   e.simulator->addMeeting(spec("900500001", "pw-1"));
@@ -288,9 +288,10 @@ BOOST_AUTO_TEST_CASE(login_token_is_reused_across_polls_and_refreshed_before_exp
   BOOST_TEST_REQUIRE(
       e.waitFor([&] { return e.simulator->management().counters().list_calls >= 24; }, 20s));
   const auto counters = e.simulator->management().counters();
-  // Refreshed at half of the 3 s lifetime: about one login per 6 passes, never a stale token.
+  // Refreshed at half of the 4 s lifetime: about one login per 8 passes (a login per poll
+  // without the cache), never a stale token.
   BOOST_TEST(counters.logins >= 2u);
-  BOOST_TEST(counters.logins * 4 <= counters.list_calls);
+  BOOST_TEST(counters.logins * 3 <= counters.list_calls);
   BOOST_TEST(counters.invalid_token == 0u);
   BOOST_TEST(counters.logins_refused == 0u);
   BOOST_TEST(e.status().logins == counters.logins);
@@ -503,6 +504,41 @@ BOOST_AUTO_TEST_CASE(webhook_starts_a_watch_within_two_seconds_and_checks_signat
   // Without a webhook section the path is not served at all.
   BOOST_TEST_REQUIRE(e.reload([](cfg::Config& c) { c.discovery->webhook.reset(); }).first);
   BOOST_TEST(management.sendWebhook(upper).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_occurrence_of_a_meeting_is_watched_afresh) {
+  const std::string kId = "900850001";
+  Enterprise e;
+  sim::MeetingSpec s = spec(kId, "room-pw");
+  s.duration = 1500ms;  // a meeting room used twice: 1.5 s, a 1.5 s pause, 1.5 s again
+  s.restart_after = 1500ms;
+  e.simulator->addMeeting(s);
+  e.start(e.baseConfig(250ms));
+  std::optional<WallClock::time_point> gone_between;
+  BOOST_TEST_REQUIRE(e.waitFor(
+      [&] {
+        const auto runs = e.simulator->management().runs();
+        if (runs.size() == 1 && runs[0].ended && !e.inStore(kId) && !gone_between) {
+          gone_between = WallClock::now();
+        }
+        return runs.size() == 2 && runs[1].ended.has_value();
+      },
+      15s));
+  const auto runs = e.simulator->management().runs();
+  BOOST_TEST(runs[0].conf_uuid != runs[1].conf_uuid);
+  BOOST_TEST(gone_between.has_value());  // dropped after the first run ...
+  const auto calls = e.tokenCalls(kId);
+  const auto in_run = [&](const sim::MeetingRun& run) {
+    return std::count_if(calls.begin(), calls.end(), [&](WallClock::time_point at) {
+      return at >= run.started && at <= *run.ended;
+    });
+  };
+  BOOST_TEST(in_run(runs[0]) >= 1);  // ... and watched in both runs
+  BOOST_TEST(in_run(runs[1]) >= 1);
+  // No token call between the runs: a dropped occurrence is not retried.
+  BOOST_TEST(std::none_of(calls.begin(), calls.end(), [&](WallClock::time_point at) {
+    return at > *gone_between && at < runs[1].started;
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(pages_through_the_list_and_the_token_quota_evicts_the_oldest) {
