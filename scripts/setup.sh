@@ -6,6 +6,10 @@ packages=(
   cmake g++ ccache pkg-config
   libpoco-dev prometheus-cpp-dev libboost-test-dev libyaml-cpp-dev libssl-dev zlib1g-dev
   prometheus  # brings promtool for `promtool check metrics`
+  curl python3  # the e2e tests (tests/e2e) talk to Prometheus over HTTP
+  libcrypt-dev  # crypt_r for bcrypt in --web.config.file basic auth
+  chromium  # the status page e2e test (headless browser)
+  dpkg-dev  # dpkg-shlibdeps for `cpack -G DEB`
 )
 
 missing=()

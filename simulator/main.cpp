@@ -38,16 +38,20 @@ constexpr const char* kUsage = R"(usage: huawei_meeting_simulator [flags]
   --withhold-chair 0|1   hide the host password of meetings other users scheduled (default 0)
 )";
 
-[[noreturn]] void usageError(const std::string& message) {
-  std::cerr << "huawei_meeting_simulator: " << message << "\n" << kUsage;
-  std::exit(1);
-}
+/// A bad command line: reported with the usage text.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void usageError(const std::string& message) { throw UsageError(message); }
 
 long long number(const std::string& flag, const std::string& value) {
   try {
     std::size_t used = 0;
     const long long n = std::stoll(value, &used);
-    if (used != value.size() || n < 0) throw std::invalid_argument(value);
+    if (used != value.size() || n < 0) {
+      throw std::invalid_argument(value);
+    }
     return n;
   } catch (const std::exception&) {
     usageError(flag + ": not a non-negative integer: " + value);
@@ -56,7 +60,7 @@ long long number(const std::string& flag, const std::string& value) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace hme::simulator;
   SimulatorOptions options;
   std::string pki_dir;
@@ -71,13 +75,17 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (i + 1 >= argc) usageError(flag + ": missing value (or unknown flag)");
+    if (i + 1 >= argc) {
+      usageError(flag + ": missing value (or unknown flag)");
+    }
     const std::string value = argv[++i];
     if (flag == "--host") {
       options.host = value;
     } else if (flag == "--port") {
       const long long port = number(flag, value);
-      if (port > 65535) usageError("--port: out of range");
+      if (port > 65535) {
+        usageError("--port: out of range");
+      }
       options.port = static_cast<std::uint16_t>(port);
     } else if (flag == "--cert") {
       options.cert_file = value;
@@ -103,7 +111,9 @@ int main(int argc, char** argv) {
       } catch (const std::exception&) {
         usageError("--speed: not a number: " + value);
       }
-      if (!(speed >= 0)) usageError("--speed: must be >= 0");
+      if (!(speed >= 0)) {
+        usageError("--speed: must be >= 0");
+      }
     } else if (flag == "--duration") {
       base.duration = std::chrono::seconds(number(flag, value));
     } else if (flag == "--silence-timeout") {
@@ -128,7 +138,9 @@ int main(int argc, char** argv) {
   }
   options.tick = speed > 0 ? std::chrono::milliseconds(static_cast<long long>(1000 / speed))
                            : std::chrono::milliseconds(0);
-  if (speed > 0 && options.tick.count() == 0) options.tick = std::chrono::milliseconds(1);
+  if (speed > 0 && options.tick.count() == 0) {
+    options.tick = std::chrono::milliseconds(1);
+  }
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and
   // only sigwait() below sees them.
@@ -143,7 +155,9 @@ int main(int argc, char** argv) {
     if (options.cert_file.empty()) {
       if (pki_dir.empty()) {
         char pattern[] = "/tmp/hme-simulator-XXXXXX";
-        if (mkdtemp(pattern) == nullptr) throw std::runtime_error("cannot create a temp dir");
+        if (mkdtemp(pattern) == nullptr) {
+          throw std::runtime_error("cannot create a temp dir");
+        }
         pki_dir = pattern;
       }
       const PkiFiles files = generatePki(pki_dir);
@@ -161,7 +175,9 @@ int main(int argc, char** argv) {
     }
     simulator.start();
     std::cout << "api url:   " << simulator.apiUrl() << "\n";
-    if (!ca_file.empty()) std::cout << "ca file:   " << ca_file << "\n";
+    if (!ca_file.empty()) {
+      std::cout << "ca file:   " << ca_file << "\n";
+    }
     if (options.management.enabled) {
       std::cout << "app id:    " << options.management.app_id << " (key from --app-key)\n";
     }
@@ -180,4 +196,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "huawei_meeting_simulator: " << e.what() << "\n" << kUsage;
+    return 1;
+  }
 }

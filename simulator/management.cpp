@@ -36,7 +36,7 @@ using Poco::JSON::Object;
 using WallClock = std::chrono::system_clock;
 
 constexpr std::size_t kMaxRecorded = 100000;
-constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;
 constexpr const char* kLoginPath = "/v2/usg/acs/auth/appauth";
 constexpr const char* kOnlinePath = "/v1/mmc/management/conferences/online";
 constexpr const char* kDetailPath = "/v1/mmc/management/conferences/online/confDetail";
@@ -85,13 +85,17 @@ std::string hmacHex(const std::string& key, const std::string& data, bool upper)
 }
 
 std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : text) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   return text;
 }
 
 std::string queryParam(const Poco::URI& uri, const std::string& name) {
   for (const auto& [key, value] : uri.getQueryParameters()) {
-    if (key == name) return value;
+    if (key == name) {
+      return value;
+    }
   }
   return {};
 }
@@ -100,7 +104,9 @@ std::optional<std::int64_t> number(const std::string& text) {
   try {
     std::size_t used = 0;
     const long long n = std::stoll(text, &used);
-    if (used != text.size()) return std::nullopt;
+    if (used != text.size()) {
+      return std::nullopt;
+    }
     return n;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -204,9 +210,13 @@ struct Management::Impl {
   // whether the call is over the limit.
   std::pair<std::string, bool> rateLimit(ManagementApi api, WallClock::time_point now) {
     auto& window = rate_windows[api];
-    while (!window.empty() && window.front() + options.rate_window <= now) window.pop_front();
+    while (!window.empty() && window.front() + options.rate_window <= now) {
+      window.pop_front();
+    }
     const bool over = static_cast<int>(window.size()) >= options.rate_limit;
-    if (!over) window.push_back(now);
+    if (!over) {
+      window.push_back(now);
+    }
     const int remain = std::max(0, options.rate_limit - static_cast<int>(window.size()));
     return {"remain:" + std::to_string(remain) + ",limit:" + std::to_string(options.rate_limit) +
                 ",time:" + windowText(options.rate_window),
@@ -260,15 +270,25 @@ struct Management::Impl {
       std::int64_t limit = 0;
       std::size_t items = 0;
       auto refusal = refusals.find(api);
-      if (api == ManagementApi::OnlineList) ++counters.list_calls;
-      if (api == ManagementApi::ConfDetail) ++counters.detail_calls;
-      if (api == ManagementApi::WebinarList) ++counters.webinar_calls;
+      if (api == ManagementApi::OnlineList) {
+        ++counters.list_calls;
+      }
+      if (api == ManagementApi::ConfDetail) {
+        ++counters.detail_calls;
+      }
+      if (api == ManagementApi::WebinarList) {
+        ++counters.webinar_calls;
+      }
       if (refusal != refusals.end()) {
         status = refusal->second.status;
         code = refusal->second.error_code;
         answer = errorBody(code, "REFUSED_BY_TEST");
-        if (status == 429) ++counters.rate_limited;
-        if (--refusal->second.count <= 0) refusals.erase(refusal);
+        if (status == 429) {
+          ++counters.rate_limited;
+        }
+        if (--refusal->second.count <= 0) {
+          refusals.erase(refusal);
+        }
       } else if (over) {
         status = 429;
         code = "MMC.100000429";
@@ -329,10 +349,14 @@ struct Management::Impl {
     try {
       Poco::JSON::Parser parser;
       Poco::Dynamic::Var parsed = parser.parse(body);
-      if (parsed.type() == typeid(Object::Ptr)) object = parsed.extract<Object::Ptr>();
+      if (parsed.type() == typeid(Object::Ptr)) {
+        object = parsed.extract<Object::Ptr>();
+      }
     } catch (const Poco::Exception&) {
     }
-    if (!object) return refuse(400, "USG.000000400", "BODY_INVALID");
+    if (!object) {
+      return refuse(400, "USG.000000400", "BODY_INVALID");
+    }
     const std::string app_id = object->optValue<std::string>("appId", "");
     const std::string user_id = object->optValue<std::string>("userId", "");
     const std::string nonce = object->optValue<std::string>("nonce", "");
@@ -342,13 +366,22 @@ struct Management::Impl {
     } catch (const Poco::Exception&) {
       return refuse(400, "USG.000000400", "EXPIRE_TIME_INVALID");
     }
-    if (!object->has("clientType")) return refuse(400, "USG.000000400", "CLIENT_TYPE_MISSING");
-    if (nonce.size() < 32 || nonce.size() > 64)
+    if (!object->has("clientType")) {
+      return refuse(400, "USG.000000400", "CLIENT_TYPE_MISSING");
+    }
+    if (nonce.size() < 32 || nonce.size() > 64) {
       return refuse(400, "USG.000000400", "NONCE_INVALID");
-    if (!user_id.empty()) return refuse(400, "USG.000000400", "ONLY_ADMIN_SIMULATED");
-    if (app_id != options.app_id) return refuse(401, "USG.000000001", "APP_ID_INVALID");
+    }
+    if (!user_id.empty()) {
+      return refuse(400, "USG.000000400", "ONLY_ADMIN_SIMULATED");
+    }
+    if (app_id != options.app_id) {
+      return refuse(401, "USG.000000001", "APP_ID_INVALID");
+    }
     const std::int64_t now_s = unixMs(now) / 1000;
-    if (expire_time <= now_s) return refuse(401, "USG.000000005", "SIGNATURE_EXPIRED");
+    if (expire_time <= now_s) {
+      return refuse(401, "USG.000000005", "SIGNATURE_EXPIRED");
+    }
     const std::string header = Poco::trim(request.get("Authorization", ""));
     const std::string prefix = "hmac-sha256 signature=";
     if (header.size() <= prefix.size() || lower(header.substr(0, prefix.size())) != prefix) {
@@ -365,7 +398,9 @@ struct Management::Impl {
     for (auto it = token_order.begin(); it != token_order.end();) {
       auto token = tokens.find(*it);
       if (token == tokens.end() || token->second.expires <= now) {
-        if (token != tokens.end()) tokens.erase(token);
+        if (token != tokens.end()) {
+          tokens.erase(token);
+        }
         it = token_order.erase(it);
       } else {
         ++it;
@@ -378,7 +413,9 @@ struct Management::Impl {
     }
     static constexpr const char* kHex = "0123456789abcdef";
     std::string token = "sim-at-";
-    for (int i = 0; i < 48; ++i) token += kHex[rng() % 16];
+    for (int i = 0; i < 48; ++i) {
+      token += kHex[rng() % 16];
+    }
     const auto expires = now + options.access_token_lifetime;
     tokens[token] = {expires};
     token_order.push_back(token);
@@ -459,8 +496,12 @@ struct Management::Impl {
                                                  bool query_all) const {
     std::vector<ConferenceView> listed;
     for (const auto& conference : sorted(running)) {
-      if (conference.webinar) continue;  // webinars are listed by the webinar API only
-      if (!query_all && !conference.scheduler.empty()) continue;
+      if (conference.webinar) {
+        continue;  // webinars are listed by the webinar API only
+      }
+      if (!query_all && !conference.scheduler.empty()) {
+        continue;
+      }
       listed.push_back(conference);
     }
     return page(listed, offset, limit,
@@ -472,7 +513,9 @@ struct Management::Impl {
                                                   std::int64_t offset, std::int64_t limit) const {
     std::vector<ConferenceView> listed;
     for (const auto& conference : sorted(running)) {
-      if (conference.webinar) listed.push_back(conference);
+      if (conference.webinar) {
+        listed.push_back(conference);
+      }
     }
     return page(listed, offset, limit, [this](const ConferenceView& c) {
       Object::Ptr o = newObject();
@@ -509,7 +552,9 @@ struct Management::Impl {
   // Requires `mutex`.
   Reply detail(const std::string& meeting_id, const std::vector<ConferenceView>& running) const {
     for (const auto& conference : running) {
-      if (conference.meeting_id != meeting_id) continue;
+      if (conference.meeting_id != meeting_id) {
+        continue;
+      }
       Object::Ptr answer = newObject();
       Object::Ptr info = conferenceInfo(conference, false);
       info->set("role", conference.scheduler.empty() ? "chair" : "general");
@@ -530,7 +575,9 @@ struct Management::Impl {
   // ------------------------------------------------------------------------------------------
 
   void enqueue(const std::string& event, const ConferenceView& conference) {
-    if (options.webhook.url.empty()) return;
+    if (options.webhook.url.empty()) {
+      return;
+    }
     WebhookEvent item;
     item.event = event;
     item.meeting_id = conference.meeting_id;
@@ -543,7 +590,9 @@ struct Management::Impl {
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
       queue_cv.wait(lock, [this] { return stopping || !queue.empty(); });
-      if (stopping) return;
+      if (stopping) {
+        return;
+      }
       WebhookEvent event = std::move(queue.front());
       queue.pop_front();
       lock.unlock();
@@ -661,7 +710,9 @@ void Management::meetingEnded(const ConferenceView& conference) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   for (auto it = impl_->runs.rbegin(); it != impl_->runs.rend(); ++it) {
     if (it->meeting_id == conference.meeting_id && it->conf_uuid == conference.conf_uuid) {
-      if (!it->ended) it->ended = WallClock::now();
+      if (!it->ended) {
+        it->ended = WallClock::now();
+      }
       break;
     }
   }
@@ -693,7 +744,9 @@ void Management::setRateLimit(int calls, std::chrono::milliseconds window) {
 void Management::expireAccessTokens() {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const auto past = WallClock::now() - std::chrono::seconds(1);
-  for (auto& [token, entry] : impl_->tokens) entry.expires = past;
+  for (auto& [token, entry] : impl_->tokens) {
+    entry.expires = past;
+  }
 }
 
 void Management::setWebhookTarget(const WebhookTarget& target) {

@@ -51,7 +51,9 @@ const char* flag(bool on) { return on ? "1" : "0"; }
 
 std::string padded(std::uint64_t value, std::size_t width) {
   std::string digits = std::to_string(value);
-  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  if (digits.size() < width) {
+    digits.insert(0, width - digits.size(), '0');
+  }
   return digits;
 }
 
@@ -59,7 +61,9 @@ std::string padded(std::uint64_t value, std::size_t width) {
 // RTT > 300 ms, jitter > 50 ms.
 bool crossesPoorThresholds(int delay, int jitter, int out_jitter,
                            std::initializer_list<int> losses) {
-  if (delay > 300 || jitter > 50 || out_jitter > 50) return true;
+  if (delay > 300 || jitter > 50 || out_jitter > 50) {
+    return true;
+  }
   return std::any_of(losses.begin(), losses.end(), [](int loss) { return loss > 500; });
 }
 
@@ -106,19 +110,25 @@ const std::vector<PushType>& allPushTypes() {
 
 std::optional<PushType> pushTypeFromAction(const std::string& action) {
   for (PushType type : allPushTypes()) {
-    if (action == actionName(type)) return type;
+    if (action == actionName(type)) {
+      return type;
+    }
   }
   return std::nullopt;
 }
 
 Meeting::Meeting(MeetingSpec spec, std::uint64_t seed, std::int64_t now_ms)
     : spec_(std::move(spec)) {
-  if (spec_.meeting_id.empty()) throw std::invalid_argument("meeting spec without meeting_id");
+  if (spec_.meeting_id.empty()) {
+    throw std::invalid_argument("meeting spec without meeting_id");
+  }
   spec_.participants = std::max(1, spec_.participants);
   spec_.max_participants = std::max(spec_.participants, spec_.max_participants);
   // FNV-1a of the meeting ID: each meeting gets its own stream from one simulator seed.
   std::uint64_t hash = 1469598103934665603ULL;
-  for (char c : spec_.meeting_id) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  for (char c : spec_.meeting_id) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
   rng_.seed(seed ^ hash);
   id_rng_.seed(~(seed ^ hash));
   guest_password_ = "Gp" + randomText(rng_, kBase36, 14);  // distinctive: tests grep for it
@@ -137,7 +147,9 @@ bool Meeting::chance(int percent) { return rand(100) < static_cast<std::uint64_t
 std::string Meeting::randomText(std::mt19937_64& rng, const char* alphabet, std::size_t length) {
   const std::size_t size = std::char_traits<char>::length(alphabet);
   std::string out(length, '0');
-  for (char& c : out) c = alphabet[rng() % size];
+  for (char& c : out) {
+    c = alphabet[rng() % size];
+  }
   return out;
 }
 
@@ -152,15 +164,22 @@ std::string Meeting::nextTel() { return "+8657100" + padded(++tel_counter_, 6); 
 
 std::string Meeting::pickClient() {
   const std::uint64_t r = rand(100);
-  if (r < 50) return "Desktop";
-  if (r < 80) return "Mobile";
-  if (r < 90) return "Pad";
+  if (r < 50) {
+    return "Desktop";
+  }
+  if (r < 80) {
+    return "Mobile";
+  }
+  if (r < 90) {
+    return "Pad";
+  }
   return "OtherType";
 }
 
 Meeting::NetFigures Meeting::makeNet(bool poor, bool sharing) {
   auto between = [this](int lo, int hi) {
-    return lo + static_cast<int>(rand(static_cast<std::uint64_t>(hi - lo + 1)));
+    const int span = hi - lo + 1;
+    return lo + static_cast<int>(rand(static_cast<std::uint64_t>(span)));
   };
   NetFigures n;
   n.poor = poor;
@@ -207,7 +226,9 @@ Meeting::Participant Meeting::makeParticipant(int role, int state, std::int64_t 
   p.add_time_ms = now_ms;
   p.account_id = "user" + randomText(rng_, kHex, 10);
   p.called_at_step = counters_.steps;
-  if (state == 0) p.net = makeNet(false, false);
+  if (state == 0) {
+    p.net = makeNet(false, false);
+  }
   return p;
 }
 
@@ -246,10 +267,14 @@ void Meeting::populate(std::int64_t now_ms) {
     p.cohost = (i == 1 && spec_.participants >= 3);
     participants_.push_back(std::move(p));
   }
-  for (int i = 0; i < spec_.waiting; ++i) waiting_.push_back(makeWaiting(now_ms));
+  for (int i = 0; i < spec_.waiting; ++i) {
+    waiting_.push_back(makeWaiting(now_ms));
+  }
   for (int i = 0; i < spec_.attendees; ++i) {
     attendees_.push_back(makeAttendee());
-    if (i == 0) attendees_.back().role = 1;
+    if (i == 0) {
+      attendees_.back().role = 1;
+    }
   }
   flags_ = {{"lock", 0},
             {"mute", 0},
@@ -271,22 +296,29 @@ void Meeting::populate(std::int64_t now_ms) {
 }
 
 void Meeting::start(std::int64_t now_ms) {
-  if (started_) return;
+  if (started_) {
+    return;
+  }
   started_ = true;
   state_ = "Created";
   start_ms_ = now_ms;
   next_start_ms_ = 0;
   ++runs_;
-  end_ms_ = now_ms + (spec_.duration.count() > 0 ? spec_.duration.count() : 2 * 3600 * 1000);
+  end_ms_ = now_ms +
+            (spec_.duration.count() > 0 ? spec_.duration.count() : std::int64_t{2} * 3600 * 1000);
   populate(now_ms);
 }
 
 std::vector<Push> Meeting::end(std::int64_t now_ms) {
-  if (!started_) return {};
+  if (!started_) {
+    return {};
+  }
   started_ = false;
   state_ = "Destroyed";
   end_ms_ = now_ms;
-  if (spec_.restart_after.count() > 0) next_start_ms_ = now_ms + spec_.restart_after.count();
+  if (spec_.restart_after.count() > 0) {
+    next_start_ms_ = now_ms + spec_.restart_after.count();
+  }
   std::vector<Push> out{dynamicPush({}, now_ms)};
   participants_.clear();
   waiting_.clear();
@@ -366,7 +398,9 @@ Push Meeting::participantChange(const Participant& p,
   item->set("pid", p.pid);
   item->set("mode", 0);
   Object::Ptr info = newObject();
-  for (const auto& [key, value] : keys) info->set(key, value);
+  for (const auto& [key, value] : keys) {
+    info->set(key, value);
+  }
   item->set("pinfoMap", info);
   Array::Ptr data = new Array;
   data->add(item);
@@ -414,7 +448,9 @@ Push Meeting::removePush(PushType type, const std::string& id, std::int64_t now_
   Object::Ptr item = newObject();
   item->set(type == PushType::NetCondition ? "participantID" : "pid", id);
   item->set("mode", 1);
-  if (type == PushType::WaitingList) item->set("delType", 1);
+  if (type == PushType::WaitingList) {
+    item->set("delType", 1);
+  }
   Array::Ptr data = new Array;
   data->add(item);
   o->set("data", data);
@@ -509,14 +545,18 @@ Push Meeting::dynamicPush(const std::vector<std::string>& changed, std::int64_t 
     o->set("state", state_);
     o->set("endTime", std::to_string(end_ms_));
     o->set("mode", "FREE");
-    for (const auto& [key, value] : flags_) o->set(key, value);
+    for (const auto& [key, value] : flags_) {
+      o->set(key, value);
+    }
     Object::Ptr multi_pic = newObject();
     multi_pic->set("picNum", flags_["picNum"]);
     multi_pic->set("mode", 1);
     multi_pic->set("subscriberInPics", Array::Ptr(new Array));
     o->set("multiPic", multi_pic);
   } else {
-    for (const std::string& key : changed) o->set(key, flags_[key]);
+    for (const std::string& key : changed) {
+      o->set(key, flags_[key]);
+    }
   }
   return {PushType::ConfDynamicInfo, text(o)};
 }
@@ -527,7 +567,7 @@ Push Meeting::basicPush(std::int64_t now_ms) {
   o->set("displayID", spec_.meeting_id);
   o->set("title", spec_.title);
   o->set("startTime", std::to_string(start_ms_));
-  o->set("scheduledStartTime", std::to_string(start_ms_ - 5 * 60 * 1000));
+  o->set("scheduledStartTime", std::to_string(start_ms_ - std::int64_t{5} * 60 * 1000));
   o->set("recType", 0);
   o->set("media", 2);
   o->set("owner", host ? host->name : std::string());
@@ -628,12 +668,16 @@ std::optional<Push> Meeting::snapshot(PushType type, std::int64_t now_ms) {
       return dynamicPush({}, now_ms);
     case PushType::Participants: {
       std::vector<const Participant*> all;
-      for (const Participant& p : participants_) all.push_back(&p);
+      for (const Participant& p : participants_) {
+        all.push_back(&p);
+      }
       return participantsPush(all, true, now_ms);
     }
     case PushType::Attendees: {
       std::vector<const Attendee*> all;
-      for (const Attendee& a : attendees_) all.push_back(&a);
+      for (const Attendee& a : attendees_) {
+        all.push_back(&a);
+      }
       return attendeesPush(all, true, now_ms);
     }
     case PushType::SpeakerChange:
@@ -641,7 +685,9 @@ std::optional<Push> Meeting::snapshot(PushType type, std::int64_t now_ms) {
     case PushType::NetCondition: {
       std::vector<const Participant*> online;
       for (const Participant& p : participants_) {
-        if (p.state == 0) online.push_back(&p);
+        if (p.state == 0) {
+          online.push_back(&p);
+        }
       }
       return netPush(online, true, now_ms);
     }
@@ -653,7 +699,9 @@ std::optional<Push> Meeting::snapshot(PushType type, std::int64_t now_ms) {
       return interpreterPush(now_ms);
     case PushType::WaitingList: {
       std::vector<const WaitingMember*> all;
-      for (const WaitingMember& w : waiting_) all.push_back(&w);
+      for (const WaitingMember& w : waiting_) {
+        all.push_back(&w);
+      }
       return waitingPush(all, true, now_ms);
     }
     case PushType::NetworkQuality:
@@ -670,7 +718,9 @@ std::optional<Push> Meeting::snapshot(PushType type, std::int64_t now_ms) {
 std::vector<Meeting::Participant*> Meeting::inMeeting(bool include_host) {
   std::vector<Participant*> out;
   for (Participant& p : participants_) {
-    if (p.state == 0 && (include_host || p.role != 1)) out.push_back(&p);
+    if (p.state == 0 && (include_host || p.role != 1)) {
+      out.push_back(&p);
+    }
   }
   return out;
 }
@@ -678,7 +728,9 @@ std::vector<Meeting::Participant*> Meeting::inMeeting(bool include_host) {
 void Meeting::recordInvite(const std::string& call_number, const std::string& code,
                            std::vector<Push>& out, std::int64_t now_ms) {
   invites_.push_back({call_number, code});
-  if (invites_.size() > kInviteHistory) invites_.erase(invites_.begin());
+  if (invites_.size() > kInviteHistory) {
+    invites_.erase(invites_.begin());
+  }
   ++counters_.invite_results[code];
   out.push_back(invitePush({invites_.back()}, false, now_ms));
 }
@@ -688,19 +740,25 @@ void Meeting::addParticipant(Participant p, std::vector<Push>& out, std::int64_t
   ++counters_.joins;
   const Participant& added = participants_.back();
   out.push_back(participantsPush({&added}, false, now_ms));
-  if (added.state == 0) out.push_back(netPush({&added}, false, now_ms));
+  if (added.state == 0) {
+    out.push_back(netPush({&added}, false, now_ms));
+  }
 }
 
 void Meeting::removeParticipant(const std::string& pid, std::vector<Push>& out,
                                 std::int64_t now_ms) {
   auto it = std::find_if(participants_.begin(), participants_.end(),
                          [&](const Participant& p) { return p.pid == pid; });
-  if (it == participants_.end()) return;
+  if (it == participants_.end()) {
+    return;
+  }
   const bool had_net = it->state == 0;
   participants_.erase(it);
   ++counters_.leaves;
   out.push_back(removePush(PushType::Participants, pid, now_ms));
-  if (had_net) out.push_back(removePush(PushType::NetCondition, pid, now_ms));
+  if (had_net) {
+    out.push_back(removePush(PushType::NetCondition, pid, now_ms));
+  }
   speakerGone(pid, out, now_ms);
 }
 
@@ -718,10 +776,14 @@ void Meeting::join(std::vector<Push>& out, std::int64_t now_ms) {
 
 void Meeting::leave(std::vector<Push>& out, std::int64_t now_ms) {
   std::vector<Participant*> candidates = inMeeting(false);
-  if (candidates.empty()) return;
+  if (candidates.empty()) {
+    return;
+  }
   const Participant& leaver = *candidates[rand(candidates.size())];
   int total = 0;
-  for (const auto& [code, weight] : kLeaveCodes) total += weight;
+  for (const auto& [code, weight] : kLeaveCodes) {
+    total += weight;
+  }
   auto pick = static_cast<int>(rand(static_cast<std::uint64_t>(total)));
   std::string code = kLeaveCodes.front().first;
   for (const auto& [candidate, weight] : kLeaveCodes) {
@@ -740,7 +802,9 @@ void Meeting::leave(std::vector<Push>& out, std::int64_t now_ms) {
 void Meeting::resolveCalls(std::vector<Push>& out, std::int64_t now_ms) {
   std::vector<std::string> calling;
   for (const Participant& p : participants_) {
-    if (p.state == 1 && p.called_at_step < counters_.steps) calling.push_back(p.pid);
+    if (p.state == 1 && p.called_at_step < counters_.steps) {
+      calling.push_back(p.pid);
+    }
   }
   for (const std::string& pid : calling) {
     auto it = std::find_if(participants_.begin(), participants_.end(),
@@ -762,10 +826,14 @@ void Meeting::resolveCalls(std::vector<Push>& out, std::int64_t now_ms) {
 }
 
 void Meeting::waitingRoom(std::vector<Push>& out, std::int64_t now_ms) {
-  if (waiting_.empty() || !chance(40)) return;
+  if (waiting_.empty() || !chance(40)) {
+    return;
+  }
   const WaitingMember member = waiting_.front();
   const bool admit = chance(85);
-  if (admit && static_cast<int>(participants_.size()) >= spec_.max_participants) return;
+  if (admit && static_cast<int>(participants_.size()) >= spec_.max_participants) {
+    return;
+  }
   waiting_.erase(waiting_.begin());
   out.push_back(removePush(PushType::WaitingList, member.pid, now_ms));
   if (admit) {
@@ -778,7 +846,9 @@ void Meeting::waitingRoom(std::vector<Push>& out, std::int64_t now_ms) {
 
 void Meeting::toggle(const std::string& key, std::vector<Push>& out, std::int64_t now_ms) {
   std::vector<Participant*> online = inMeeting(true);
-  if (online.empty()) return;
+  if (online.empty()) {
+    return;
+  }
   Participant& p = *online[rand(online.size())];
   std::map<std::string, std::string> keys;
   if (key == "MUTE") {
@@ -795,7 +865,9 @@ void Meeting::toggle(const std::string& key, std::vector<Push>& out, std::int64_
   const std::string pid = p.pid;
   const bool muted = p.muted;
   out.push_back(participantChange(p, keys, now_ms));
-  if (key == "MUTE" && muted) speakerGone(pid, out, now_ms);
+  if (key == "MUTE" && muted) {
+    speakerGone(pid, out, now_ms);
+  }
 }
 
 void Meeting::toggleShare(std::vector<Push>& out, std::int64_t now_ms) {
@@ -807,7 +879,9 @@ void Meeting::toggleShare(std::vector<Push>& out, std::int64_t now_ms) {
     }
   }
   std::vector<Participant*> online = inMeeting(true);
-  if (online.empty()) return;
+  if (online.empty()) {
+    return;
+  }
   Participant& sharer = *online[rand(online.size())];
   sharer.share = true;
   out.push_back(participantChange(sharer, {{"SHARE", "1"}}, now_ms));
@@ -833,9 +907,13 @@ void Meeting::inviteFailure(std::vector<Push>& out, std::int64_t now_ms) {
 void Meeting::subtitle(std::vector<Push>& out, std::int64_t now_ms) {
   std::vector<Participant*> talking;
   for (Participant* p : inMeeting(true)) {
-    if (!p->muted) talking.push_back(p);
+    if (!p->muted) {
+      talking.push_back(p);
+    }
   }
-  if (talking.empty()) return;
+  if (talking.empty()) {
+    return;
+  }
   out.push_back(subtitlePush(*talking[rand(talking.size())], now_ms));
 }
 
@@ -847,19 +925,27 @@ void Meeting::addAttendee(std::vector<Push>& out, std::int64_t now_ms) {
 void Meeting::updateNetwork(std::vector<Push>& out, std::int64_t now_ms) {
   std::vector<const Participant*> changed;
   for (Participant* p : inMeeting(true)) {
-    if (!chance(35)) continue;
+    if (!chance(35)) {
+      continue;
+    }
     const bool poor = p->net.poor ? !chance(30) : chance(4);
     p->net = makeNet(poor, p->share);
     changed.push_back(p);
   }
-  if (!changed.empty()) out.push_back(netPush(changed, false, now_ms));
+  if (!changed.empty()) {
+    out.push_back(netPush(changed, false, now_ms));
+  }
 }
 
 void Meeting::updateSpeakers(std::vector<Push>& out, std::int64_t now_ms) {
-  if (!chance(50)) return;
+  if (!chance(50)) {
+    return;
+  }
   std::vector<Participant*> talking;
   for (Participant* p : inMeeting(true)) {
-    if (!p->muted) talking.push_back(p);
+    if (!p->muted) {
+      talking.push_back(p);
+    }
   }
   const std::size_t count = std::min<std::size_t>(rand(4), talking.size());
   for (std::size_t i = 0; i < count; ++i) {  // partial Fisher–Yates with the scenario rng
@@ -870,19 +956,29 @@ void Meeting::updateSpeakers(std::vector<Push>& out, std::int64_t now_ms) {
     next.push_back({talking[i]->pid, talking[i]->name, 1 + static_cast<int>(rand(100))});
   }
   std::set<std::string> before, after;
-  for (const SpeakerItem& s : speakers_) before.insert(s.pid);
-  for (const SpeakerItem& s : next) after.insert(s.pid);
+  for (const SpeakerItem& s : speakers_) {
+    before.insert(s.pid);
+  }
+  for (const SpeakerItem& s : next) {
+    after.insert(s.pid);
+  }
   const bool changed = before != after;
-  if (!changed && !chance(30)) return;  // same people: only sometimes re-sent with new volumes
+  if (!changed && !chance(30)) {
+    return;  // same people: only sometimes re-sent with new volumes
+  }
   speakers_ = std::move(next);
-  if (changed) ++counters_.speaker_changes;
+  if (changed) {
+    ++counters_.speaker_changes;
+  }
   out.push_back(speakersPush(now_ms));
 }
 
 void Meeting::speakerGone(const std::string& pid, std::vector<Push>& out, std::int64_t now_ms) {
   auto it = std::find_if(speakers_.begin(), speakers_.end(),
                          [&](const SpeakerItem& s) { return s.pid == pid; });
-  if (it == speakers_.end()) return;
+  if (it == speakers_.end()) {
+    return;
+  }
   speakers_.erase(it);
   ++counters_.speaker_changes;
   out.push_back(speakersPush(now_ms));
@@ -890,7 +986,9 @@ void Meeting::speakerGone(const std::string& pid, std::vector<Push>& out, std::i
 
 std::vector<Push> Meeting::step(std::int64_t now_ms) {
   std::vector<Push> out;
-  if (!started_) return out;
+  if (!started_) {
+    return out;
+  }
   ++counters_.steps;
   resolveCalls(out, now_ms);
   waitingRoom(out, now_ms);
@@ -911,7 +1009,9 @@ std::vector<Push> Meeting::step(std::int64_t now_ms) {
   if (static_cast<int>(participants_.size()) < spec_.max_participants) {
     actions.emplace_back(Action::Join, 10);
   }
-  if (inMeeting(false).size() >= 2) actions.emplace_back(Action::Leave, 8);
+  if (inMeeting(false).size() >= 2) {
+    actions.emplace_back(Action::Leave, 8);
+  }
   actions.insert(actions.end(), {{Action::Mute, 15},
                                  {Action::Video, 5},
                                  {Action::Hand, 6},
@@ -921,7 +1021,9 @@ std::vector<Push> Meeting::step(std::int64_t now_ms) {
                                  {Action::Subtitle, 3},
                                  {Action::NewAttendee, 1}});
   int total = 0;
-  for (const auto& entry : actions) total += entry.second;
+  for (const auto& entry : actions) {
+    total += entry.second;
+  }
   const std::uint64_t count = 1 + rand(3);
   for (std::uint64_t i = 0; i < count; ++i) {
     auto pick = static_cast<int>(rand(static_cast<std::uint64_t>(total)));
@@ -935,10 +1037,14 @@ std::vector<Push> Meeting::step(std::int64_t now_ms) {
     }
     switch (action) {
       case Action::Join:
-        if (static_cast<int>(participants_.size()) < spec_.max_participants) join(out, now_ms);
+        if (static_cast<int>(participants_.size()) < spec_.max_participants) {
+          join(out, now_ms);
+        }
         break;
       case Action::Leave:
-        if (inMeeting(false).size() >= 2) leave(out, now_ms);
+        if (inMeeting(false).size() >= 2) {
+          leave(out, now_ms);
+        }
         break;
       case Action::Mute:
         toggle("MUTE", out, now_ms);
@@ -982,8 +1088,12 @@ MeetingTruth Meeting::truth() const {
       continue;
     }
     ++t.participants;
-    if (p.role == 1) ++t.hosts;
-    if (p.role == 0 && p.cohost) ++t.cohosts;
+    if (p.role == 1) {
+      ++t.hosts;
+    }
+    if (p.role == 0 && p.cohost) {
+      ++t.cohosts;
+    }
     ++t.by_client[p.client];
     t.muted += p.muted ? 1 : 0;
     t.video += p.video ? 1 : 0;

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
 
 namespace hme::simulator {
 
@@ -37,12 +37,16 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 }
 
 void check(int rc, const char* step) {
-  if (rc <= 0) fail(step);
+  if (rc <= 0) {
+    fail(step);
+  }
 }
 
 KeyPtr newKey() {
   KeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  if (!key) fail("EC key generation");
+  if (!key) {
+    fail("EC key generation");
+  }
   return key;
 }
 
@@ -51,7 +55,9 @@ void addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) fail("extension " + value);
+  if (ext == nullptr) {
+    fail("extension " + value);
+  }
   const int rc = X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   check(rc, "X509_add_ext");
@@ -60,16 +66,22 @@ void addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
 // A certificate for `subject_cn` naming `issuer` (nullptr: itself) as issuer; signed later.
 CertPtr newCert(const std::string& subject_cn, EVP_PKEY* key, X509* issuer, int valid_days) {
   CertPtr cert(X509_new());
-  if (!cert) fail("X509_new");
+  if (!cert) {
+    fail("X509_new");
+  }
   check(X509_set_version(cert.get(), 2), "X509_set_version");
   unsigned char serial[8];
   check(RAND_bytes(serial, sizeof serial), "RAND_bytes");
   serial[0] &= 0x7f;  // a positive serial number
   std::uint64_t serial_value = 0;
-  for (unsigned char byte : serial) serial_value = (serial_value << 8) | byte;
+  for (unsigned char byte : serial) {
+    serial_value = (serial_value << 8) | byte;
+  }
   check(ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial_value), "serial");
   // Backdated an hour so small clock differences between processes do not matter.
-  if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr) fail("notBefore");
+  if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr) {
+    fail("notBefore");
+  }
   if (X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(valid_days) * 86400) ==
       nullptr) {
     fail("notAfter");
@@ -93,7 +105,10 @@ void writeFile(const std::string& path, BIO* pem, mode_t mode) {
   char* data = nullptr;
   const long size = BIO_get_mem_data(pem, &data);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error("pki: cannot write " + path + ": " + std::strerror(errno));
+  if (fd < 0) {
+    throw std::runtime_error("pki: cannot write " + path + ": " +
+                             std::generic_category().message(errno));
+  }
   // open() keeps an existing file's mode; the key must not stay readable by others.
   if (::fchmod(fd, mode) != 0) {
     ::close(fd);
@@ -108,12 +123,16 @@ void writeFile(const std::string& path, BIO* pem, mode_t mode) {
     }
     written += n;
   }
-  if (::close(fd) != 0) throw std::runtime_error("pki: cannot write " + path);
+  if (::close(fd) != 0) {
+    throw std::runtime_error("pki: cannot write " + path);
+  }
 }
 
 BioPtr memoryBio() {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio) fail("BIO_new");
+  if (!bio) {
+    fail("BIO_new");
+  }
   return bio;
 }
 
@@ -135,8 +154,12 @@ PkiFiles generatePki(const std::string& directory, const PkiOptions& options) {
       options.dns_names.empty() ? options.ip_addresses.front() : options.dns_names.front();
   CertPtr server = newCert(cn, server_key.get(), ca.get(), options.valid_days);
   std::string san;
-  for (const std::string& dns : options.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + dns;
-  for (const std::string& ip : options.ip_addresses) san += (san.empty() ? "IP:" : ",IP:") + ip;
+  for (const std::string& dns : options.dns_names) {
+    san += (san.empty() ? "DNS:" : ",DNS:") + dns;
+  }
+  for (const std::string& ip : options.ip_addresses) {
+    san += (san.empty() ? "IP:" : ",IP:") + ip;
+  }
   addExtension(server.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
   addExtension(server.get(), ca.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
   addExtension(server.get(), ca.get(), NID_ext_key_usage, "serverAuth");

@@ -101,7 +101,9 @@ void sendJson(HTTPServerResponse& response, int status, const std::string& body)
 
 std::string queryParam(const Poco::URI& uri, const std::string& name) {
   for (const auto& [key, value] : uri.getQueryParameters()) {
-    if (key == name) return value;
+    if (key == name) {
+      return value;
+    }
   }
   return {};
 }
@@ -119,12 +121,19 @@ std::optional<std::string> base64Decode(const std::string& encoded) {
 
 // protocol.md §2.1: the control token comes raw or as `Basic ` + Base64(token).
 std::string tokenFromAuthorization(const std::string& header) {
-  const std::string value = Poco::trim(header);
+  std::string value = Poco::trim(header);
   if (value.size() > 6 && Poco::icompare(value.substr(0, 6), "basic ") == 0) {
-    if (auto decoded = base64Decode(Poco::trim(value.substr(6)))) return *decoded;
+    if (auto decoded = base64Decode(Poco::trim(value.substr(6)))) {
+      return *decoded;
+    }
   }
   return value;
 }
+
+// Frame flags for control frames (the two enums Poco splits them into, combined).
+constexpr int kPingFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSocket::FRAME_OP_PING;
+constexpr int kPongFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSocket::FRAME_OP_PONG;
+constexpr int kCloseFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSocket::FRAME_OP_CLOSE;
 
 /// Something the connection thread must do on its socket.
 struct Outbound {
@@ -138,7 +147,9 @@ struct Outbound {
 /// wake the thread through an eventfd it polls together with the socket.
 struct Connection {
   Connection() : wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (wake_fd < 0) throw std::runtime_error("eventfd failed");
+    if (wake_fd < 0) {
+      throw std::runtime_error("eventfd failed");
+    }
   }
   ~Connection() { ::close(wake_fd); }
   Connection(const Connection&) = delete;
@@ -180,7 +191,9 @@ struct Connection {
     std::unique_lock<std::mutex> lock(queue_mutex);
     silent = on;
     wake();
-    if (on) queue_cv.wait_for(lock, timeout, [this] { return silent_acknowledged || !silent; });
+    if (on) {
+      queue_cv.wait_for(lock, timeout, [this] { return silent_acknowledged || !silent; });
+    }
   }
 };
 
@@ -225,7 +238,9 @@ struct Simulator::Impl {
       : options(std::move(opts)),
         token_rng(std::random_device{}()),
         silence_timeout_ms(options.silence_timeout.count()) {
-    if (options.management.enabled) remember(options.management.app_key);
+    if (options.management.enabled) {
+      remember(options.management.app_key);
+    }
     management = std::make_unique<Management>(
         options.management, [this] { return conferenceViews(); }, [this] { changed(); });
   }
@@ -285,14 +300,18 @@ struct Simulator::Impl {
     std::lock_guard<std::mutex> lock(mutex);
     std::vector<ConferenceView> views;
     for (const auto& [meeting_id, meeting] : meetings) {
-      if (meeting->started()) views.push_back(viewOf(*meeting));
+      if (meeting->started()) {
+        views.push_back(viewOf(*meeting));
+      }
     }
     return views;
   }
 
   // Requires `mutex`.
   void startLocked(Meeting& meeting, std::int64_t now) {
-    if (meeting.started()) return;
+    if (meeting.started()) {
+      return;
+    }
     meeting.start(now);
     management->meetingStarted(viewOf(meeting));
   }
@@ -307,7 +326,9 @@ struct Simulator::Impl {
 
   // Requires `mutex`.
   void remember(const std::string& secret) {
-    if (secret.empty() || !secrets.insert(secret).second) return;
+    if (secret.empty() || !secrets.insert(secret).second) {
+      return;
+    }
     secrets_order.push_back(secret);
     if (secrets_order.size() > kMaxRecorded) {
       secrets.erase(secrets_order.front());
@@ -318,7 +339,9 @@ struct Simulator::Impl {
   std::string newToken() {
     static constexpr const char* kHex = "0123456789abcdef";
     std::string token = "cnr";
-    for (int i = 0; i < 48; ++i) token += kHex[token_rng() % 16];
+    for (int i = 0; i < 48; ++i) {
+      token += kHex[token_rng() % 16];
+    }
     remember(token);
     return token;
   }
@@ -345,26 +368,36 @@ struct Simulator::Impl {
   // Consumes one refusal of `refusal` if set; returns what to answer.
   static std::optional<std::pair<int, std::string>> takeRefusal(
       std::optional<TokenRefusal>& refusal) {
-    if (!refusal) return std::nullopt;
+    if (!refusal) {
+      return std::nullopt;
+    }
     auto answer =
         std::make_pair(refusal->status, errorBody(refusal->error_code, refusal->error_msg));
-    if (refusal->count > 0 && --refusal->count == 0) refusal.reset();
+    if (refusal->count > 0 && --refusal->count == 0) {
+      refusal.reset();
+    }
     return answer;
   }
 
   std::vector<std::shared_ptr<Connection>> connectionsOf(const std::string& meeting_id) const {
     std::vector<std::shared_ptr<Connection>> out;
     for (const auto& [id, connection] : connections) {
-      if (connection->meeting_id == meeting_id) out.push_back(connection);
+      if (connection->meeting_id == meeting_id) {
+        out.push_back(connection);
+      }
     }
     return out;
   }
 
   // Requires `mutex`.
   void deliver(const std::string& meeting_id, const std::vector<Push>& pushes) {
-    if (pushes.empty()) return;
+    if (pushes.empty()) {
+      return;
+    }
     for (const auto& connection : connectionsOf(meeting_id)) {
-      if (!connection->live) continue;
+      if (!connection->live) {
+        continue;
+      }
       for (const Push& push : pushes) {
         if (connection->subscribed.count(push.type) != 0) {
           connection->post({Outbound::Kind::Text, push.text, 0});
@@ -376,7 +409,9 @@ struct Simulator::Impl {
   // Requires `mutex`.
   void endLocked(const std::string& meeting_id) {
     auto it = meetings.find(meeting_id);
-    if (it == meetings.end() || !it->second->started()) return;
+    if (it == meetings.end() || !it->second->started()) {
+      return;
+    }
     const ConferenceView view = viewOf(*it->second);
     deliver(meeting_id, it->second->end(nowMs()));
     management->meetingEnded(view);
@@ -489,7 +524,9 @@ struct Simulator::Impl {
     control_tokens[token] = {meeting_id, expires};
     MeetingObservations& obs = observations[meeting_id];
     ++obs.control_tokens_issued;
-    if (refresh) ++obs.control_token_refreshes;
+    if (refresh) {
+      ++obs.control_token_refreshes;
+    }
 
     Object::Ptr data = newObject();
     data->set("token", token);
@@ -506,7 +543,9 @@ struct Simulator::Impl {
     data->set("orgID", "hme-sim-org");
     data->set("vmrCurrentConfID", meeting.spec().meeting_id);
     Array::Ptr types = new Array;
-    for (PushType type : allPushTypes()) types->add(std::string(actionName(type)));
+    for (PushType type : allPushTypes()) {
+      types->add(std::string(actionName(type)));
+    }
     data->set("supportNotifyType", types);
     Object::Ptr o = newObject();
     o->set("data", data);
@@ -596,7 +635,9 @@ struct Simulator::Impl {
       WebSocket ws(request, response);
       serve(ws, *connection);
     } catch (const Poco::Net::WebSocketException&) {
-      if (!response.sent()) sendJson(response, 400, errorBody("MMC.400", "BAD_HANDSHAKE"));
+      if (!response.sent()) {
+        sendJson(response, 400, errorBody("MMC.400", "BAD_HANDSHAKE"));
+      }
     } catch (const Poco::Exception&) {
       // The client went away during the handshake.
     }
@@ -631,8 +672,8 @@ struct Simulator::Impl {
       const auto deadline = SteadyClock::now() + kCloseHandshake;
       Poco::Buffer<char> buffer(0);
       while (SteadyClock::now() < deadline) {
-        if (ws.available() <= 0 &&
-            !ws.poll(Poco::Timespan(100 * 1000), Poco::Net::Socket::SELECT_READ)) {
+        if (ws.available() <= 0 && !ws.poll(Poco::Timespan(100 * Poco::Timespan::MILLISECONDS),
+                                            Poco::Net::Socket::SELECT_READ)) {
           continue;
         }
         int flags = 0;
@@ -656,16 +697,22 @@ struct Simulator::Impl {
     std::array<pollfd, 2> fds{{{ws.impl()->sockfd(), POLLIN, 0}, {connection.wake_fd, POLLIN, 0}}};
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(ms));
-    if (ready <= 0) return false;  // timeout, or EINTR: the loop re-checks everything
-    if ((fds[1].revents & POLLIN) != 0) connection.clearWake();
+    if (ready <= 0) {
+      return false;  // timeout, or EINTR: the loop re-checks everything
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      connection.clearWake();
+    }
     return (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
   }
 
   void send(WebSocket& ws, const Outbound& outbound) {
     int flags = WebSocket::FRAME_TEXT;
-    if (outbound.kind == Outbound::Kind::Binary) flags = WebSocket::FRAME_BINARY;
+    if (outbound.kind == Outbound::Kind::Binary) {
+      flags = WebSocket::FRAME_BINARY;
+    }
     if (outbound.kind == Outbound::Kind::Ping) {
-      flags = WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING;
+      flags = kPingFlags;
     }
     ws.sendFrame(outbound.payload.data(), static_cast<int>(outbound.payload.size()), flags);
   }
@@ -699,9 +746,13 @@ struct Simulator::Impl {
             closing = std::move(outbound);
             break;
           }
-          if (!silent) send(ws, outbound);  // a silent server loses what it would have sent
+          if (!silent) {
+            send(ws, outbound);  // a silent server loses what it would have sent
+          }
         }
-        if (closing) break;
+        if (closing) {
+          break;
+        }
         const auto silence_deadline =
             last_frame + std::chrono::milliseconds(silence_timeout_ms.load());
         const auto now = SteadyClock::now();
@@ -728,7 +779,9 @@ struct Simulator::Impl {
           std::lock_guard<std::mutex> lock(connection.queue_mutex);
           connection.silent_acknowledged = false;
         }
-        if (ws.available() <= 0 && !waitReadable(ws, connection, wait)) continue;
+        if (ws.available() <= 0 && !waitReadable(ws, connection, wait)) {
+          continue;
+        }
         int flags = 0;
         buffer.resize(0);
         const int n = ws.receiveFrame(buffer, flags);
@@ -740,11 +793,11 @@ struct Simulator::Impl {
         const std::string payload(buffer.begin(), static_cast<std::size_t>(n));
         switch (flags & WebSocket::FRAME_OP_BITMASK) {
           case WebSocket::FRAME_OP_CLOSE:
-            ws.sendFrame(payload.data(), n, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_CLOSE);
+            ws.sendFrame(payload.data(), n, kCloseFlags);
             closing = Outbound{Outbound::Kind::Drop, "", 0};
             break;
           case WebSocket::FRAME_OP_PING:
-            ws.sendFrame(payload.data(), n, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+            ws.sendFrame(payload.data(), n, kPongFlags);
             break;
           case WebSocket::FRAME_OP_PONG: {
             std::lock_guard<std::mutex> lock(mutex);
@@ -787,7 +840,9 @@ struct Simulator::Impl {
       Poco::JSON::Parser parser;
       parser.setDepth(64);
       Poco::Dynamic::Var parsed = parser.parse(text);
-      if (parsed.type() == typeid(Object::Ptr)) frame = parsed.extract<Object::Ptr>();
+      if (parsed.type() == typeid(Object::Ptr)) {
+        frame = parsed.extract<Object::Ptr>();
+      }
     } catch (const Poco::Exception&) {
     }
     std::lock_guard<std::mutex> lock(mutex);
@@ -817,7 +872,9 @@ struct Simulator::Impl {
         Poco::JSON::Parser parser;
         parser.setDepth(16);
         Poco::Dynamic::Var parsed = parser.parse(frame.get("data").toString());
-        if (parsed.type() == typeid(Object::Ptr)) data = parsed.extract<Object::Ptr>();
+        if (parsed.type() == typeid(Object::Ptr)) {
+          data = parsed.extract<Object::Ptr>();
+        }
       }
     } catch (const Poco::Exception&) {
     }
@@ -886,15 +943,23 @@ struct Simulator::Impl {
     std::unique_lock<std::mutex> lock(ticker_mutex);
     while (!stopping) {
       auto wake = SteadyClock::now() + std::chrono::milliseconds(50);
-      if (tick.count() > 0) wake = std::min(wake, next_step);
+      if (tick.count() > 0) {
+        wake = std::min(wake, next_step);
+      }
       ticker_cv.wait_until(lock, wake, [this] { return stopping.load(); });
-      if (stopping) break;
+      if (stopping) {
+        break;
+      }
       {
         std::lock_guard<std::mutex> state(mutex);
         const std::int64_t now = nowMs();
         for (auto& [meeting_id, meeting] : meetings) {
-          if (meeting->dueToEnd(now)) endLocked(meeting_id);
-          if (meeting->dueToStart(now)) startLocked(*meeting, now);
+          if (meeting->dueToEnd(now)) {
+            endLocked(meeting_id);
+          }
+          if (meeting->dueToStart(now)) {
+            startLocked(*meeting, now);
+          }
         }
         if (tick.count() > 0 && SteadyClock::now() >= next_step) {
           for (auto& [meeting_id, meeting] : meetings) {
@@ -904,7 +969,9 @@ struct Simulator::Impl {
           }
           next_step += tick;
           // After a stall (debugger, overloaded machine) skip missed steps, do not burst.
-          if (next_step < SteadyClock::now()) next_step = SteadyClock::now() + tick;
+          if (next_step < SteadyClock::now()) {
+            next_step = SteadyClock::now() + tick;
+          }
         }
       }
       changed();
@@ -914,7 +981,9 @@ struct Simulator::Impl {
   void forEachConnection(const std::string& meeting_id, const Outbound& outbound) {
     {
       std::lock_guard<std::mutex> lock(mutex);
-      for (const auto& connection : connectionsOf(meeting_id)) connection->post(outbound);
+      for (const auto& connection : connectionsOf(meeting_id)) {
+        connection->post(outbound);
+      }
     }
     changed();
   }
@@ -930,7 +999,9 @@ Simulator::Simulator(SimulatorOptions options)
 Simulator::~Simulator() { stop(); }
 
 void Simulator::addMeeting(const MeetingSpec& spec) {
-  if (spec.meeting_id.empty()) throw std::invalid_argument("meeting_id must not be empty");
+  if (spec.meeting_id.empty()) {
+    throw std::invalid_argument("meeting_id must not be empty");
+  }
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     if (impl_->meetings.count(spec.meeting_id) != 0) {
@@ -940,7 +1011,9 @@ void Simulator::addMeeting(const MeetingSpec& spec) {
     impl_->remember(spec.host_password);
     impl_->remember(meeting->guestPassword());
     impl_->observations[spec.meeting_id];
-    if (meeting->started()) impl_->management->meetingStarted(Impl::viewOf(*meeting));
+    if (meeting->started()) {
+      impl_->management->meetingStarted(Impl::viewOf(*meeting));
+    }
     impl_->meetings.emplace(spec.meeting_id, std::move(meeting));
   }
   impl_->changed();
@@ -948,7 +1021,9 @@ void Simulator::addMeeting(const MeetingSpec& spec) {
 
 void Simulator::start() {
   std::lock_guard<std::mutex> lifecycle(impl_->lifecycle_mutex);
-  if (impl_->running) throw std::logic_error("simulator already started");
+  if (impl_->running) {
+    throw std::logic_error("simulator already started");
+  }
   const SimulatorOptions& o = impl_->options;
   Poco::Net::initializeSSL();
   try {
@@ -989,7 +1064,9 @@ void Simulator::start() {
 
 void Simulator::stop() {
   std::lock_guard<std::mutex> lifecycle(impl_->lifecycle_mutex);
-  if (!impl_->running) return;
+  if (!impl_->running) {
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(impl_->ticker_mutex);
     impl_->stopping = true;
@@ -998,7 +1075,9 @@ void Simulator::stop() {
   impl_->ticker.join();
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    for (const auto& [id, connection] : impl_->connections) connection->wake();
+    for (const auto& [id, connection] : impl_->connections) {
+      connection->wake();
+    }
   }
   // Connection threads see `stopping` within one poll interval and close their sockets
   // themselves; only then is it safe to let Poco shut the remaining sockets down.
@@ -1027,7 +1106,9 @@ Management& Simulator::management() { return *impl_->management; }
 std::vector<std::string> Simulator::meetingIds() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::vector<std::string> ids;
-  for (const auto& [id, meeting] : impl_->meetings) ids.push_back(id);
+  for (const auto& [id, meeting] : impl_->meetings) {
+    ids.push_back(id);
+  }
   return ids;
 }
 
@@ -1035,7 +1116,9 @@ bool Simulator::step(const std::string& meeting_id) {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     auto it = impl_->meetings.find(meeting_id);
-    if (it == impl_->meetings.end() || !it->second->started()) return false;
+    if (it == impl_->meetings.end() || !it->second->started()) {
+      return false;
+    }
     impl_->deliver(meeting_id, it->second->step(nowMs()));
   }
   impl_->changed();
@@ -1045,7 +1128,9 @@ bool Simulator::step(const std::string& meeting_id) {
 std::optional<MeetingTruth> Simulator::truth(const std::string& meeting_id) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto it = impl_->meetings.find(meeting_id);
-  if (it == impl_->meetings.end()) return std::nullopt;
+  if (it == impl_->meetings.end()) {
+    return std::nullopt;
+  }
   return it->second->truth();
 }
 
@@ -1053,7 +1138,9 @@ bool Simulator::startMeeting(const std::string& meeting_id) {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     auto it = impl_->meetings.find(meeting_id);
-    if (it == impl_->meetings.end()) return false;
+    if (it == impl_->meetings.end()) {
+      return false;
+    }
     impl_->startLocked(*it->second, nowMs());
   }
   impl_->changed();
@@ -1064,7 +1151,9 @@ bool Simulator::endMeeting(const std::string& meeting_id) {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     auto it = impl_->meetings.find(meeting_id);
-    if (it == impl_->meetings.end() || !it->second->started()) return false;
+    if (it == impl_->meetings.end() || !it->second->started()) {
+      return false;
+    }
     impl_->endLocked(meeting_id);
   }
   impl_->changed();
@@ -1091,14 +1180,20 @@ void Simulator::setSilent(const std::string& meeting_id, bool silent) {
     affected = impl_->connectionsOf(meeting_id);
   }
   // Outside `mutex`: the connection threads take it while handling frames.
-  for (const auto& connection : affected) connection->setSilent(silent, std::chrono::seconds(2));
+  for (const auto& connection : affected) {
+    connection->setSilent(silent, std::chrono::seconds(2));
+  }
   impl_->changed();
 }
 
 void Simulator::refuseTokenCalls(const TokenRefusal& refusal) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  if (refusal.endpoint != TokenEndpoint::WebSocket) impl_->control_refusal = refusal;
-  if (refusal.endpoint != TokenEndpoint::Control) impl_->ws_refusal = refusal;
+  if (refusal.endpoint != TokenEndpoint::WebSocket) {
+    impl_->control_refusal = refusal;
+  }
+  if (refusal.endpoint != TokenEndpoint::Control) {
+    impl_->ws_refusal = refusal;
+  }
 }
 
 void Simulator::clearTokenRefusals() {
@@ -1111,7 +1206,9 @@ void Simulator::expireControlTokens(const std::string& meeting_id) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const auto past = WallClock::now() - std::chrono::seconds(1);
   for (auto& [token, control] : impl_->control_tokens) {
-    if (meeting_id.empty() || control.meeting_id == meeting_id) control.expires = past;
+    if (meeting_id.empty() || control.meeting_id == meeting_id) {
+      control.expires = past;
+    }
   }
 }
 
@@ -1133,7 +1230,9 @@ void Simulator::sendOversized(const std::string& meeting_id, std::size_t bytes) 
                            "\",\"msgMode\":1,\"data\":[],\"padding\":\"";
   const std::string tail = "\"}";
   std::string text = head;
-  if (bytes > head.size() + tail.size()) text.append(bytes - head.size() - tail.size(), 'x');
+  if (bytes > head.size() + tail.size()) {
+    text.append(bytes - head.size() - tail.size(), 'x');
+  }
   text += tail;
   sendText(meeting_id, text);
 }
@@ -1175,9 +1274,13 @@ bool Simulator::waitFor(const std::function<bool()>& predicate,
     lock.unlock();
     const bool done = predicate();
     lock.lock();
-    if (done) return true;
+    if (done) {
+      return true;
+    }
     const auto now = SteadyClock::now();
-    if (now >= deadline) return false;
+    if (now >= deadline) {
+      return false;
+    }
     impl_->change_cv.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(50)),
                                 [&] { return impl_->generation != seen; });
   }

@@ -37,6 +37,12 @@ const std::vector<FlagSpec>& flagSpecs() {
          }
          c.telemetry_path = v;
        }},
+      {"web.config.file", "FILE",
+       "TLS and basic auth settings (exporter-toolkit web config format; default: none)",
+       [](CommandLine& c, const std::string& v) {
+         if (v.empty()) throw UsageError("--web.config.file: needs a file name");
+         c.web_config_file = v;
+       }},
       {"log.level", "LEVEL", "debug | info | warn | error (default: info)",
        [](CommandLine& c, const std::string& v) {
          requireOneOf("log.level", v, {"debug", "info", "warn", "error"});
@@ -52,6 +58,10 @@ const std::vector<FlagSpec>& flagSpecs() {
       {"demo.enterprise", nullptr,
        "like --demo, in enterprise mode: meetings are discovered as they start and end",
        [](CommandLine& c, const std::string&) { c.demo = c.demo_enterprise = true; }},
+      {"telegraf.execd", nullptr,
+       "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF, "
+       "logs with E!/W!/I!/D! prefixes; no HTTP listener unless --web.listen-address is given",
+       [](CommandLine& c, const std::string&) { c.telegraf_execd = true; }},
       {"check-config", nullptr, "validate the config file and exit 0 (valid) or 1 (invalid)",
        [](CommandLine& c, const std::string&) { c.check_config = true; }},
       {"version", nullptr, "print the version and exit",

@@ -12,10 +12,12 @@ struct CommandLine {
   std::string config_file = "huawei_meeting_exporter.yml";
   std::vector<std::string> listen_addresses;  ///< empty means the default ":9877"
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  ///< empty: plain HTTP without authentication
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
   bool demo_enterprise = false;  ///< --demo.enterprise (implies demo): meetings are discovered
+  bool telegraf_execd = false;   ///< serve expositions on stdout, one per stdin line
   bool check_config = false;
   bool version = false;
   bool help = false;

@@ -8,7 +8,9 @@ namespace hme::app {
 namespace {
 
 std::string formatAge(std::optional<std::chrono::system_clock::time_point> at) {
-  if (!at) return "never";
+  if (!at) {
+    return "never";
+  }
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *at)
           .count();
@@ -27,7 +29,9 @@ DiscoveryWiring::~DiscoveryWiring() { stop(); }
 
 void DiscoveryWiring::apply(const config::Config& config) {
   discoverer_.apply(config);
-  if (!config.discovery) supervisor_.clearDiscovered();
+  if (!config.discovery) {
+    supervisor_.clearDiscovered();
+  }
 }
 
 void DiscoveryWiring::stop() { discoverer_.stop(); }
@@ -38,7 +42,9 @@ std::vector<prometheus::MetricFamily> DiscoveryWiring::collect() const {
 
 std::string DiscoveryWiring::statusHtml() const {
   const discovery::DiscoveryStatus status = discoverer_.status();
-  if (!status.enabled) return {};
+  if (!status.enabled) {
+    return {};
+  }
   std::ostringstream html;
   html << "<h2>Discovery</h2>\n<p id=\"discovery\">Last pass " << formatAge(status.last_pass_at)
        << ", last success " << formatAge(status.last_success_at) << ": " << status.found
@@ -69,7 +75,9 @@ std::string DiscoveryWiring::statusHtml() const {
 
 std::optional<std::size_t> DiscoveryWiring::webhookBodyLimit(const std::string& path) const {
   const auto webhook_path = discoverer_.webhookPath();
-  if (!webhook_path || *webhook_path != path) return std::nullopt;
+  if (!webhook_path || *webhook_path != path) {
+    return std::nullopt;
+  }
   return discovery::kMaxWebhookBodyBytes;
 }
 

@@ -68,8 +68,12 @@ class Exporter {
   bool started_ = false;
 };
 
-/// Runs the exporter until SIGTERM/SIGINT, reloading on SIGHUP and `POST /-/reload`.
-/// Returns an ExitCode. The caller must have blocked SIGTERM, SIGINT and SIGHUP in every thread.
+/// Runs the exporter until SIGTERM/SIGINT, reloading on SIGHUP and `POST /-/reload`. With
+/// `--web.config.file` the endpoint serves TLS and/or Basic auth (an invalid file: exit 1).
+/// With `--telegraf.execd` every line on stdin is answered with one exposition on stdout, ended
+/// by a `# EOF` line, EOF on stdin stops the exporter (exit 0), and the HTTP endpoint is started
+/// only if `--web.listen-address` was given. Returns an ExitCode. The caller must have blocked
+/// SIGTERM, SIGINT and SIGHUP in every thread.
 int runExporter(const CommandLine& command_line);
 
 /// The version string, e.g. "0.1.0".

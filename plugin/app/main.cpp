@@ -9,6 +9,7 @@
 #include "plugin/app/cli.h"
 #include "plugin/app/exporter.h"
 #include "plugin/log/log.h"
+#include "plugin/web/web_config.h"
 
 int main(int argc, char** argv) {
   using namespace hme;
@@ -40,11 +41,18 @@ int main(int argc, char** argv) {
   }
   log::logger().setLevel(*log::parseLevel(command_line.log_level));
   log::logger().setFormat(*log::parseFormat(command_line.log_format));
+  // Telegraf relays a plugin's stderr into its own log by these level prefixes.
+  if (command_line.telegraf_execd) log::logger().setFormat(log::Format::Telegraf);
 
   if (command_line.check_config) {
     try {
       const auto config = config::loadConfigFile(command_line.config_file);
       std::cout << "config OK: " << config::describe(config) << '\n';
+      if (!command_line.web_config_file.empty()) {
+        const auto web_config = web::loadWebConfigFile(command_line.web_config_file);
+        std::cout << "web config OK: " << (web_config.tls ? "TLS" : "plain HTTP") << ", "
+                  << web_config.basic_auth_users.size() << " basic auth users\n";
+      }
       return app::kExitOk;
     } catch (const std::exception& e) {
       std::cerr << "config invalid: " << e.what() << '\n';

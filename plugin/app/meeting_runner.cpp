@@ -29,8 +29,10 @@ std::string describeFailure(const transport::Failure& failure) {
   if (failure.http_status != 0) text = "HTTP " + std::to_string(failure.http_status);
   if (!failure.error_code.empty()) text += (text.empty() ? "" : " ") + failure.error_code;
   if (text.empty()) text = transport::toString(failure.error);
-  if (!failure.detail.empty()) text += ": " + failure.detail;
-  return text;
+  if (failure.detail.empty()) return text;
+  // The detail of an HTTP failure already starts with "HTTP <status> <code>": say it once.
+  if (failure.detail.rfind(text, 0) == 0) return failure.detail;
+  return text + ": " + failure.detail;
 }
 
 session::RequestFailure toRequestFailure(const transport::Failure& failure) {
@@ -192,29 +194,24 @@ session::Commands MeetingRunner::perform(const session::Command& command) {
       next = session_.onConnectFailed(Clock::now(), describeFailure(result.failure()));
     }
   } else if (const auto* subscribe = std::get_if<session::SendSubscribe>(&command)) {
-    if (connection_) {
-      auto sent = connection_->send(protocol::encodeSubscribe(
-          subscribe->types, subscribe->control_token, subscribe->sequence, meeting_id));
-      if (!sent.ok()) {
-        connection_.reset();
-        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
-                                                describeFailure(sent.failure())});
-      }
-    }
+    next = sendFrame(protocol::encodeSubscribe(subscribe->types, subscribe->control_token,
+                                               subscribe->sequence, meeting_id));
   } else if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
-    if (connection_) {
-      auto sent = connection_->send(protocol::encodeHeartbeat(heartbeat->sequence));
-      if (!sent.ok()) {
-        connection_.reset();
-        next = session_.onClosed(Clock::now(), {session::CloseCause::Error, std::nullopt,
-                                                describeFailure(sent.failure())});
-      }
-    }
+    next = sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
     if (connection_) connection_->close();
     connection_.reset();
   }
   return next;
+}
+
+session::Commands MeetingRunner::sendFrame(const std::string& text) {
+  if (!connection_) return {};
+  const auto sent = connection_->send(text);
+  if (sent.ok()) return {};
+  connection_.reset();
+  return session_.onClosed(
+      Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
 }
 
 session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
@@ -246,6 +243,11 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     protocol::Decoded decoded;
     decoded.message = protocol::Rejection{metrics::RejectReason::BinaryFrame,
                                           std::to_string(binary->bytes) + " bytes"};
+    log::limited(frameErrorLimiter(), meeting_.id + "/binary_frame", log::Level::Warn,
+                 "frame rejected",
+                 {{"meeting_id", meeting_.id},
+                  {"reason", metrics::toLabel(metrics::RejectReason::BinaryFrame)},
+                  {"bytes", binary->bytes}});
     return session_.onFrame(now, decoded);
   }
   if (std::holds_alternative<transport::WsTimeout>(event)) return {};

@@ -59,6 +59,8 @@ class MeetingRunner {
   void execute(session::Commands commands);
   session::Commands perform(const session::Command& command);
   session::Commands receiveOrWait(std::chrono::milliseconds wait);
+  /// Sends one frame; a failed send ends the connection and tells the session.
+  session::Commands sendFrame(const std::string& text);
   void rememberSecret(std::string& slot, const std::string& secret);
   void publishStatus();
 

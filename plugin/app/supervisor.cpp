@@ -16,8 +16,12 @@ std::uint64_t seedFor(const std::string& meeting_id) {
 
 // Stops runners in parallel: every one is asked first, then each is joined.
 void stopRunners(std::vector<std::unique_ptr<MeetingRunner>>& runners) {
-  for (auto& runner : runners) runner->requestStop();
-  for (auto& runner : runners) runner->join();
+  for (auto& runner : runners) {
+    runner->requestStop();
+  }
+  for (auto& runner : runners) {
+    runner->join();
+  }
 }
 
 }  // namespace
@@ -60,22 +64,30 @@ void Supervisor::apply(const config::Config& config) {
 std::vector<discovery::MeetingKey> Supervisor::setDiscovered(
     const std::vector<discovery::WatchedMeeting>& meetings) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!current_) return {};
+  if (!current_) {
+    return {};
+  }
   // A discovered meeting whose session saw the meeting end is not retried (unlike a configured
   // one): it is dropped even if the list still shows it.
   std::vector<discovery::MeetingKey> ended;
   for (const auto& [meeting_id, runner] : runners_) {
-    if (runner.is_static) continue;
+    if (runner.is_static) {
+      continue;
+    }
     bool has_ended = false;
     store_->visit(meeting_id, [&](const metrics::MeetingState& state) {
       has_ended = state.session.state == metrics::SessionState::Ended;
     });
-    if (has_ended) ended.emplace_back(meeting_id, runner.conf_uuid);
+    if (has_ended) {
+      ended.emplace_back(meeting_id, runner.conf_uuid);
+    }
   }
   discovered_.clear();
   for (const auto& meeting : meetings) {
     const discovery::MeetingKey key{meeting.meeting_id, meeting.conf_uuid};
-    if (std::find(ended.begin(), ended.end(), key) != ended.end()) continue;
+    if (std::find(ended.begin(), ended.end(), key) != ended.end()) {
+      continue;
+    }
     discovered_.emplace(meeting.meeting_id, meeting);
   }
   reconcileLocked(false, rest_);
@@ -85,11 +97,15 @@ std::vector<discovery::MeetingKey> Supervisor::setDiscovered(
 
 void Supervisor::clearDiscovered() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!current_) return;
+  if (!current_) {
+    return;
+  }
   discovered_.clear();
   reconcileLocked(false, rest_);
   for (const auto& [meeting_id, at] : dropped_) {
-    if (runners_.count(meeting_id) == 0) store_->removeMeeting(meeting_id);
+    if (runners_.count(meeting_id) == 0) {
+      store_->removeMeeting(meeting_id);
+    }
   }
   dropped_.clear();
 }
@@ -102,7 +118,9 @@ void Supervisor::reconcileLocked(bool restart_all,
     bool is_static = false;
   };
   std::map<std::string, Wanted> wanted;
-  for (const auto& meeting : current_->meetings) wanted[meeting.id] = {meeting, "", true};
+  for (const auto& meeting : current_->meetings) {
+    wanted[meeting.id] = {meeting, "", true};
+  }
   for (const auto& [meeting_id, meeting] : discovered_) {
     Wanted& entry = wanted[meeting_id];
     entry.meeting = {meeting_id, meeting.host_password};
@@ -122,7 +140,9 @@ void Supervisor::reconcileLocked(bool restart_all,
       ++it;
       continue;
     }
-    if (found == wanted.end()) (it->second.is_static ? removed : dropped).push_back(it->first);
+    if (found == wanted.end()) {
+      (it->second.is_static ? removed : dropped).push_back(it->first);
+    }
     stopping.push_back(std::move(it->second.runner));
     it = runners_.erase(it);
   }
@@ -149,7 +169,9 @@ void Supervisor::reconcileLocked(bool restart_all,
 
   const RunnerSettings settings = runnerSettings(*current_);
   for (const auto& [meeting_id, entry] : wanted) {
-    if (runners_.count(meeting_id) != 0) continue;
+    if (runners_.count(meeting_id) != 0) {
+      continue;
+    }
     dropped_.erase(meeting_id);
     if (store_->addMeeting(meeting_id, now)) {
       log::info(entry.is_static ? "meeting added" : "discovered meeting added",
@@ -183,11 +205,17 @@ void Supervisor::sweepDroppedLocked() {
 void Supervisor::stopAll() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::unique_ptr<MeetingRunner>> stopping;
-  for (auto& entry : runners_) stopping.push_back(std::move(entry.second.runner));
+  for (auto& entry : runners_) {
+    stopping.push_back(std::move(entry.second.runner));
+  }
   runners_.clear();
   stopRunners(stopping);
-  for (const auto& runner : stopping) store_->removeMeeting(runner->meetingId());
-  for (const auto& [meeting_id, at] : dropped_) store_->removeMeeting(meeting_id);
+  for (const auto& runner : stopping) {
+    store_->removeMeeting(runner->meetingId());
+  }
+  for (const auto& [meeting_id, at] : dropped_) {
+    store_->removeMeeting(meeting_id);
+  }
   dropped_.clear();
   discovered_.clear();
   current_.reset();

@@ -22,10 +22,18 @@ constexpr std::chrono::seconds kTokenRefreshMargin{600};
 
 std::string describe(const transport::Failure& failure) {
   std::string text;
-  if (failure.http_status != 0) text = "HTTP " + std::to_string(failure.http_status);
-  if (!failure.error_code.empty()) text += (text.empty() ? "" : " ") + failure.error_code;
-  if (text.empty()) text = transport::toString(failure.error);
-  if (!failure.detail.empty() && failure.detail != text) text += " (" + failure.detail + ")";
+  if (failure.http_status != 0) {
+    text = "HTTP " + std::to_string(failure.http_status);
+  }
+  if (!failure.error_code.empty()) {
+    text += (text.empty() ? "" : " ") + failure.error_code;
+  }
+  if (text.empty()) {
+    text = transport::toString(failure.error);
+  }
+  if (!failure.detail.empty() && failure.detail != text) {
+    text += " (" + failure.detail + ")";
+  }
   return text;
 }
 
@@ -43,12 +51,16 @@ bool loginSettingsChanged(const config::Config& before, const config::Config& af
 // The App key and the subscriber key are kept out of every log line.
 void registerSecrets(const config::DiscoveryConfig& discovery) {
   log::registerSecret(discovery.app_key.value());
-  if (discovery.webhook) log::registerSecret(discovery.webhook->subscriber_key.value());
+  if (discovery.webhook) {
+    log::registerSecret(discovery.webhook->subscriber_key.value());
+  }
 }
 
 void unregisterSecrets(const config::DiscoveryConfig& discovery) {
   log::unregisterSecret(discovery.app_key.value());
-  if (discovery.webhook) log::unregisterSecret(discovery.webhook->subscriber_key.value());
+  if (discovery.webhook) {
+    log::unregisterSecret(discovery.webhook->subscriber_key.value());
+  }
 }
 
 }  // namespace
@@ -58,8 +70,12 @@ Discoverer::Discoverer(WatchSink sink) : sink_(std::move(sink)) {}
 Discoverer::~Discoverer() {
   stop();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!token_.empty()) log::unregisterSecret(token_.value());
-  if (current_ && current_->discovery) unregisterSecrets(*current_->discovery);
+  if (!token_.empty()) {
+    log::unregisterSecret(token_.value());
+  }
+  if (current_ && current_->discovery) {
+    unregisterSecrets(*current_->discovery);
+  }
 }
 
 void Discoverer::apply(const config::Config& config) {
@@ -89,8 +105,12 @@ void Discoverer::apply(const config::Config& config) {
         config.api.timeout);
   }
   registerSecrets(*config.discovery);
-  if (was_enabled) unregisterSecrets(*current_->discovery);
-  if (was_enabled && loginSettingsChanged(*current_, config)) token_stale_ = true;
+  if (was_enabled) {
+    unregisterSecrets(*current_->discovery);
+  }
+  if (was_enabled && loginSettingsChanged(*current_, config)) {
+    token_stale_ = true;
+  }
   settings_.discovery = *config.discovery;
   settings_.static_meetings = config.meetings;
   settings_.client = std::move(client);
@@ -123,7 +143,9 @@ void Discoverer::stop() {
     thread = std::move(thread_);
   }
   wake_.notify_all();
-  if (thread.joinable()) thread.join();
+  if (thread.joinable()) {
+    thread.join();
+  }
 }
 
 void Discoverer::trigger() {
@@ -137,7 +159,9 @@ void Discoverer::trigger() {
 
 std::optional<std::string> Discoverer::webhookPath() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!current_ || !current_->discovery || !current_->discovery->webhook) return std::nullopt;
+  if (!current_ || !current_->discovery || !current_->discovery->webhook) {
+    return std::nullopt;
+  }
   return current_->discovery->webhook->path;
 }
 
@@ -145,7 +169,9 @@ WebhookVerdict Discoverer::handleWebhook(std::string_view body) {
   std::optional<config::WebhookConfig> webhook;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (current_ && current_->discovery) webhook = current_->discovery->webhook;
+    if (current_ && current_->discovery) {
+      webhook = current_->discovery->webhook;
+    }
   }
   if (!webhook) {
     WebhookVerdict verdict;
@@ -165,7 +191,9 @@ WebhookVerdict Discoverer::handleWebhook(std::string_view body) {
         webhookLogLimiter(), verdict.result, log::Level::Warn, "webhook refused",
         {{"event", verdict.event}, {"result", verdict.result}, {"status", verdict.status}});
   }
-  if (verdict.trigger_pass) trigger();
+  if (verdict.trigger_pass) {
+    trigger();
+  }
   return verdict;
 }
 
@@ -206,13 +234,17 @@ void Discoverer::run() {
 }
 
 void Discoverer::dropToken() {
-  if (!token_.empty()) log::unregisterSecret(token_.value());
+  if (!token_.empty()) {
+    log::unregisterSecret(token_.value());
+  }
   token_ = config::Secret();
   token_refresh_at_ = {};
 }
 
 bool Discoverer::ensureToken(const Settings& settings, PassPacing& pacing, std::string& error) {
-  if (!token_.empty() && SteadyClock::now() < token_refresh_at_) return true;
+  if (!token_.empty() && SteadyClock::now() < token_refresh_at_) {
+    return true;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++status_.logins;
@@ -225,7 +257,9 @@ bool Discoverer::ensureToken(const Settings& settings, PassPacing& pacing, std::
   }
   if (!answer.result) {
     const transport::Failure& failure = answer.result.failure();
-    if (failure.error == transport::TransportError::RateLimited) pacing.rate_limited = true;
+    if (failure.error == transport::TransportError::RateLimited) {
+      pacing.rate_limited = true;
+    }
     metrics_->countFailure(FailureStage::Login);
     error = "login: " + describe(failure);
     // A token that still works is kept until it expires; a failed refresh is retried next pass.
@@ -303,7 +337,9 @@ PassPacing Discoverer::runPass(const Settings& settings) {
       const auto received = static_cast<std::int64_t>(page.items.size() + page.dropped);
       offset += received;
       std::move(page.items.begin(), page.items.end(), std::back_inserter(out));
-      if (received == 0 || offset >= page.count) return true;
+      if (received == 0 || offset >= page.count) {
+        return true;
+      }
     }
     log::warn("discovery: list truncated", {{"pages", kMaxPages}, {"webinars", webinars}});
     return true;
@@ -346,7 +382,9 @@ PassPacing Discoverer::runPass(const Settings& settings) {
   const auto now = WallClock::now();
   metrics_->passSucceeded(decision.found, decision.skipped_by_reason, now);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!status_.last_error.empty()) log::info("discovery pass succeeded again");
+  if (!status_.last_error.empty()) {
+    log::info("discovery pass succeeded again");
+  }
   for (const auto& skipped : decision.skipped) {
     const bool known = std::any_of(
         status_.skipped.begin(), status_.skipped.end(), [&](const SkippedMeeting& before) {
@@ -381,7 +419,9 @@ PassPacing Discoverer::runPass(const Settings& settings) {
 void Discoverer::finishPass(const std::string& error) {
   std::lock_guard<std::mutex> lock(mutex_);
   // Logged when the error changes, so a long outage writes one line, not one per pass.
-  if (error != status_.last_error) log::warn("discovery pass failed", {{"err", error}});
+  if (error != status_.last_error) {
+    log::warn("discovery pass failed", {{"err", error}});
+  }
   status_.last_pass_at = WallClock::now();
   status_.last_error = error;
 }

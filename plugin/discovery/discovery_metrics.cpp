@@ -53,7 +53,9 @@ void DiscoveryMetrics::countRun() {
 void DiscoveryMetrics::countFailure(FailureStage stage, std::uint64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (std::size_t i = 0; i < kFailureStages.size(); ++i) {
-    if (kFailureStages[i] == stage) failures_[i] += n;
+    if (kFailureStages[i] == stage) {
+      failures_[i] += n;
+    }
   }
 }
 
@@ -74,7 +76,9 @@ void DiscoveryMetrics::countWebhook(const std::string& event, const std::string&
 std::vector<MetricFamily> DiscoveryMetrics::Collect() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<MetricFamily> out;
-  if (!enabled_) return out;
+  if (!enabled_) {
+    return out;
+  }
   constexpr auto kGauge = MetricType::Gauge;
   constexpr auto kCounter = MetricType::Counter;
 

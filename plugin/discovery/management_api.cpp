@@ -23,7 +23,7 @@ using Poco::JSON::Object;
 
 constexpr std::size_t kMaxTextBytes = 256;
 constexpr std::size_t kMaxIdBytes = 32;
-constexpr std::int64_t kMaxTokenLifetimeSeconds = 7 * 24 * 3600;
+constexpr std::int64_t kMaxTokenLifetimeSeconds = std::int64_t{7} * 24 * 3600;
 constexpr std::int64_t kFallbackTokenLifetimeSeconds = 3600;
 constexpr int kClientType = 72;
 
@@ -32,7 +32,9 @@ Object::Ptr parseObject(std::string_view text) {
     Poco::JSON::Parser parser;
     parser.setDepth(32);
     Poco::Dynamic::Var parsed = parser.parse(std::string(text));
-    if (parsed.type() == typeid(Object::Ptr)) return parsed.extract<Object::Ptr>();
+    if (parsed.type() == typeid(Object::Ptr)) {
+      return parsed.extract<Object::Ptr>();
+    }
   } catch (const Poco::Exception&) {
   } catch (const std::exception&) {
   }
@@ -41,31 +43,49 @@ Object::Ptr parseObject(std::string_view text) {
 
 // A string member, or nullopt if absent or of another type.
 std::optional<std::string> text(const Object& object, const std::string& key) {
-  if (!object.has(key)) return std::nullopt;
+  if (!object.has(key)) {
+    return std::nullopt;
+  }
   const Poco::Dynamic::Var& value = object.get(key);
-  if (!value.isString()) return std::nullopt;
+  if (!value.isString()) {
+    return std::nullopt;
+  }
   return value.toString();
 }
 
 std::optional<std::int64_t> decimal(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ') {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && s.back() == ' ') {
+    s.remove_suffix(1);
+  }
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
   return value;
 }
 
 // An integer given as a JSON number or a decimal string.
 std::optional<std::int64_t> integer(const Object& object, const std::string& key) {
-  if (!object.has(key)) return std::nullopt;
+  if (!object.has(key)) {
+    return std::nullopt;
+  }
   const Poco::Dynamic::Var& value = object.get(key);
   try {
-    if (value.isString()) return decimal(value.toString());
-    if (value.isInteger()) return value.convert<std::int64_t>();
+    if (value.isString()) {
+      return decimal(value.toString());
+    }
+    if (value.isInteger()) {
+      return value.convert<std::int64_t>();
+    }
     if (value.isNumeric()) {
       const double d = value.convert<double>();
-      if (std::isfinite(d) && std::abs(d) < 9e18) return static_cast<std::int64_t>(d);
+      if (std::isfinite(d) && std::abs(d) < 9e18) {
+        return static_cast<std::int64_t>(d);
+      }
     }
   } catch (const Poco::Exception&) {
   }
@@ -73,12 +93,20 @@ std::optional<std::int64_t> integer(const Object& object, const std::string& key
 }
 
 bool boolean(const Object& object, const std::string& key) {
-  if (!object.has(key)) return false;
+  if (!object.has(key)) {
+    return false;
+  }
   const Poco::Dynamic::Var& value = object.get(key);
   try {
-    if (value.isBoolean()) return value.convert<bool>();
-    if (value.isString()) return value.toString() == "true" || value.toString() == "1";
-    if (value.isInteger()) return value.convert<int>() != 0;
+    if (value.isBoolean()) {
+      return value.convert<bool>();
+    }
+    if (value.isString()) {
+      return value.toString() == "true" || value.toString() == "1";
+    }
+    if (value.isInteger()) {
+      return value.convert<int>() != 0;
+    }
   } catch (const Poco::Exception&) {
   }
   return false;
@@ -88,7 +116,9 @@ bool boolean(const Object& object, const std::string& key) {
 std::string sanitize(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (out.size() >= kMaxTextBytes) break;
+    if (out.size() >= kMaxTextBytes) {
+      break;
+    }
     const auto u = static_cast<unsigned char>(c);
     out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
   }
@@ -116,13 +146,19 @@ bool usablePassword(std::string_view password) {
 }
 
 config::Secret chairFromEntries(const Object& conference) {
-  if (!conference.isArray("passwordEntry")) return {};
+  if (!conference.isArray("passwordEntry")) {
+    return {};
+  }
   const Array::Ptr entries = conference.getArray("passwordEntry");
   for (std::size_t i = 0; i < entries->size(); ++i) {
     const Object::Ptr entry = entries->getObject(static_cast<unsigned>(i));
-    if (!entry || text(*entry, "conferenceRole").value_or("") != "chair") continue;
+    if (!entry || text(*entry, "conferenceRole").value_or("") != "chair") {
+      continue;
+    }
     const std::string password = text(*entry, "password").value_or("");
-    if (usablePassword(password)) return config::Secret(password);
+    if (usablePassword(password)) {
+      return config::Secret(password);
+    }
   }
   return {};
 }
@@ -130,9 +166,13 @@ config::Secret chairFromEntries(const Object& conference) {
 std::optional<ListedMeeting> conferenceInfo(const Object& conference) {
   ListedMeeting meeting;
   meeting.meeting_id = text(conference, "conferenceID").value_or("");
-  if (!validMeetingId(meeting.meeting_id)) return std::nullopt;
+  if (!validMeetingId(meeting.meeting_id)) {
+    return std::nullopt;
+  }
   meeting.conf_uuid = text(conference, "confUUID").value_or("");
-  if (!validUuid(meeting.conf_uuid)) meeting.conf_uuid.clear();
+  if (!validUuid(meeting.conf_uuid)) {
+    meeting.conf_uuid.clear();
+  }
   meeting.subject = sanitize(text(conference, "subject").value_or(""));
   meeting.scheduler = sanitize(text(conference, "scheduserName").value_or(""));
   meeting.state = sanitize(text(conference, "conferenceState").value_or(""));
@@ -146,22 +186,30 @@ std::optional<ListedMeeting> webinarInfo(const Object& webinar) {
   // The webinar API spells it conferenceId; accept the online list's spelling too.
   meeting.meeting_id =
       text(webinar, "conferenceId").value_or(text(webinar, "conferenceID").value_or(""));
-  if (!validMeetingId(meeting.meeting_id)) return std::nullopt;
+  if (!validMeetingId(meeting.meeting_id)) {
+    return std::nullopt;
+  }
   meeting.conf_uuid = text(webinar, "confUUID").value_or("");
-  if (!validUuid(meeting.conf_uuid)) meeting.conf_uuid.clear();
+  if (!validUuid(meeting.conf_uuid)) {
+    meeting.conf_uuid.clear();
+  }
   meeting.subject = sanitize(text(webinar, "subject").value_or(""));
   meeting.scheduler = sanitize(text(webinar, "scheduserName").value_or(""));
   meeting.state = sanitize(text(webinar, "conferenceState").value_or(""));
   meeting.webinar = true;
   const std::string chair = text(webinar, "chairPasswd").value_or("");
-  if (usablePassword(chair)) meeting.chair_password = config::Secret(chair);
+  if (usablePassword(chair)) {
+    meeting.chair_password = config::Secret(chair);
+  }
   return meeting;
 }
 
 template <typename ItemParser>
 std::optional<Page> parsePage(std::string_view body, ItemParser&& item) {
   const Object::Ptr object = parseObject(body);
-  if (!object || !object->isArray("data")) return std::nullopt;
+  if (!object || !object->isArray("data")) {
+    return std::nullopt;
+  }
   Page page;
   const Array::Ptr data = object->getArray("data");
   for (std::size_t i = 0; i < data->size(); ++i) {
@@ -203,12 +251,16 @@ std::string appAuthAuthorization(std::string_view app_id, std::int64_t expire_ti
 
 std::optional<AccessToken> parseAccessToken(std::string_view body, std::int64_t now_unix_seconds) {
   const Object::Ptr object = parseObject(body);
-  if (!object) return std::nullopt;
+  if (!object) {
+    return std::nullopt;
+  }
   const std::string token = text(*object, "accessToken").value_or("");
   const bool plausible =
       !token.empty() && token.size() <= 4096 &&
       std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-  if (!plausible) return std::nullopt;
+  if (!plausible) {
+    return std::nullopt;
+  }
   std::int64_t lifetime = std::numeric_limits<std::int64_t>::max();
   const auto consider = [&](std::optional<std::int64_t> seconds) {
     if (seconds && *seconds > 0 && *seconds <= kMaxTokenLifetimeSeconds) {
@@ -216,7 +268,9 @@ std::optional<AccessToken> parseAccessToken(std::string_view body, std::int64_t 
     }
   };
   consider(integer(*object, "validPeriod"));
-  if (const auto expire = integer(*object, "expireTime")) consider(*expire - now_unix_seconds);
+  if (const auto expire = integer(*object, "expireTime")) {
+    consider(*expire - now_unix_seconds);
+  }
   if (lifetime == std::numeric_limits<std::int64_t>::max()) {
     lifetime = kFallbackTokenLifetimeSeconds;
   }
@@ -246,7 +300,9 @@ std::optional<Page> parseWebinarPage(std::string_view body) {
 
 std::optional<ListedMeeting> parseConfDetail(std::string_view body) {
   const Object::Ptr object = parseObject(body);
-  if (!object || !object->isObject("conferenceData")) return std::nullopt;
+  if (!object || !object->isObject("conferenceData")) {
+    return std::nullopt;
+  }
   return conferenceInfo(*object->getObject("conferenceData"));
 }
 
@@ -258,12 +314,20 @@ std::optional<RateLimit> parseRateLimit(std::string_view header) {
     std::string_view item = header.substr(0, comma);
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const auto colon = item.find(':');
-    if (colon == std::string_view::npos) continue;
+    if (colon == std::string_view::npos) {
+      continue;
+    }
     std::string_view key = item.substr(0, colon);
     std::string_view value = item.substr(colon + 1);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!key.empty() && key.front() == ' ') {
+      key.remove_prefix(1);
+    }
+    while (!key.empty() && key.back() == ' ') {
+      key.remove_suffix(1);
+    }
+    while (!value.empty() && value.front() == ' ') {
+      value.remove_prefix(1);
+    }
     if (key == "remain") {
       if (const auto n = decimal(value)) {
         limit.remain = *n;
@@ -278,15 +342,23 @@ std::optional<RateLimit> parseRateLimit(std::string_view header) {
       const std::string_view unit =
           space == std::string_view::npos ? std::string_view() : value.substr(space + 1);
       std::int64_t unit_ms = 0;
-      if (unit.rfind("second", 0) == 0) unit_ms = 1000;
-      if (unit.rfind("minute", 0) == 0) unit_ms = 60'000;
-      if (unit.rfind("hour", 0) == 0) unit_ms = 3'600'000;
+      if (unit.rfind("second", 0) == 0) {
+        unit_ms = 1000;
+      }
+      if (unit.rfind("minute", 0) == 0) {
+        unit_ms = 60'000;
+      }
+      if (unit.rfind("hour", 0) == 0) {
+        unit_ms = 3'600'000;
+      }
       if (n && *n > 0 && unit_ms > 0 && *n <= 86'400'000 / unit_ms) {
         limit.window = std::chrono::milliseconds(*n * unit_ms);
       }
     }
   }
-  if (!has_remain) return std::nullopt;
+  if (!has_remain) {
+    return std::nullopt;
+  }
   return limit;
 }
 
@@ -294,7 +366,9 @@ std::string newNonce() {
   static constexpr char kHex[] = "0123456789abcdef";
   std::random_device entropy;
   std::string nonce;
-  for (int i = 0; i < 32; ++i) nonce.push_back(kHex[entropy() % 16]);
+  for (int i = 0; i < 32; ++i) {
+    nonce.push_back(kHex[entropy() % 16]);
+  }
   return nonce;
 }
 

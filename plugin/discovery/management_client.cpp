@@ -54,7 +54,9 @@ std::int64_t unixSeconds() {
 // The error code and message of an error body, if it is one.
 std::pair<std::string, std::string> errorOf(const std::string& body) {
   const auto object = transport::detail::parseObject(body);
-  if (!object) return {};
+  if (!object) {
+    return {};
+  }
   return {transport::detail::stringField(*object, "error_code").value_or(""),
           transport::detail::stringField(*object, "error_msg").value_or("")};
 }
@@ -63,8 +65,12 @@ Failure httpFailure(const HttpAnswer& answer, Secrets secrets) {
   auto [code, message] = errorOf(answer.body);
   code = transport::detail::sanitizeErrorCode(code);
   std::string text = "HTTP " + std::to_string(answer.status);
-  if (!code.empty()) text += " " + code;
-  if (!message.empty()) text += ": " + transport::detail::scrub(message, secrets, 100);
+  if (!code.empty()) {
+    text += " " + code;
+  }
+  if (!message.empty()) {
+    text += ": " + transport::detail::scrub(message, secrets, 100);
+  }
   return makeFailure(transport::detail::classifyHttpStatus(answer.status, code), text, secrets,
                      answer.status, code);
 }
@@ -92,7 +98,9 @@ struct ManagementClient::Impl {
       Poco::Net::HTTPRequest request(method, path_prefix + path_and_query,
                                      Poco::Net::HTTPMessage::HTTP_1_1);
       request.set("Accept", "application/json");
-      for (const auto& [name, value] : headers) request.set(name, value);
+      for (const auto& [name, value] : headers) {
+        request.set(name, value);
+      }
       if (!body.empty()) {
         request.setContentType("application/json; charset=UTF-8");
         request.setContentLength64(static_cast<Poco::Int64>(body.size()));
@@ -123,7 +131,9 @@ struct ManagementClient::Impl {
   template <class T, class Parse>
   Answer<T> interpret(transport::Result<HttpAnswer> http, Secrets secrets, const char* what,
                       Parse&& parse) const {
-    if (!http) return {http.failure(), std::nullopt};
+    if (!http) {
+      return {http.failure(), std::nullopt};
+    }
     const HttpAnswer& answer = http.value();
     if (answer.status < 200 || answer.status > 299 ||
         errorOf(answer.body).first == kRateLimitCode) {
@@ -139,7 +149,7 @@ struct ManagementClient::Impl {
   }
 };
 
-ManagementClient::ManagementClient(std::string api_url, transport::TlsOptions tls,
+ManagementClient::ManagementClient(const std::string& api_url, const transport::TlsOptions& tls,
                                    std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>()) {
   Poco::URI uri;

@@ -40,7 +40,7 @@ class ManagementClient {
  public:
   /// Throws std::invalid_argument if `api_url` is not an https URL with a host, or the TLS
   /// settings cannot be loaded.
-  ManagementClient(std::string api_url, transport::TlsOptions tls,
+  ManagementClient(const std::string& api_url, const transport::TlsOptions& tls,
                    std::chrono::milliseconds timeout);
   ~ManagementClient();
   ManagementClient(const ManagementClient&) = delete;

@@ -8,7 +8,9 @@ Pacer::Pacer(std::chrono::milliseconds interval) : interval_(interval) {}
 
 void Pacer::setInterval(std::chrono::milliseconds interval) {
   interval_ = interval;
-  if (last_start_ && rate_limited_passes_ == 0) regular_due_ = *last_start_ + interval_;
+  if (last_start_ && rate_limited_passes_ == 0) {
+    regular_due_ = *last_start_ + interval_;
+  }
 }
 
 void Pacer::passStarted(Clock::time_point now) {
@@ -22,7 +24,9 @@ void Pacer::passDone(Clock::time_point now, const PassPacing& pacing) {
     ++rate_limited_passes_;
     const auto cap = std::max(interval_, kMaxBackoff);
     auto delay = interval_;
-    for (unsigned i = 0; i < rate_limited_passes_ && delay < cap; ++i) delay *= 2;
+    for (unsigned i = 0; i < rate_limited_passes_ && delay < cap; ++i) {
+      delay *= 2;
+    }
     regular_due_ = now + std::min(delay, cap);
     // Webhooks must not undo the backoff either.
     hold_until_ = std::max(hold_until_, regular_due_);

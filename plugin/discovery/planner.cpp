@@ -6,13 +6,17 @@ namespace hme::discovery {
 namespace {
 
 std::optional<std::regex> compile(const std::string& pattern) {
-  if (pattern.empty()) return std::nullopt;
+  if (pattern.empty()) {
+    return std::nullopt;
+  }
   return std::regex(pattern, std::regex::ECMAScript);
 }
 
 std::size_t indexOf(SkipReason reason) {
   for (std::size_t i = 0; i < kSkipReasons.size(); ++i) {
-    if (kSkipReasons[i] == reason) return i;
+    if (kSkipReasons[i] == reason) {
+      return i;
+    }
   }
   return 0;
 }
@@ -95,18 +99,26 @@ PassDecision Planner::decide(const std::vector<ListedMeeting>& online,
   std::set<std::string> seen_ids;
   std::set<MeetingKey> listed;
   const auto consider = [&](const ListedMeeting& meeting) {
-    if (meeting.state == "Destroyed" || !seen_ids.insert(meeting.meeting_id).second) return;
+    if (meeting.state == "Destroyed" || !seen_ids.insert(meeting.meeting_id).second) {
+      return;
+    }
     const MeetingKey key{meeting.meeting_id, meeting.conf_uuid};
     listed.insert(key);
-    if (ended_.count(key) != 0) return;
+    if (ended_.count(key) != 0) {
+      return;
+    }
     candidates.push_back(&meeting);
   };
   for (const auto& meeting : online) {
     // Webinars are taken from the webinar list only (spec/discovery.md §4).
-    if (!meeting.webinar) consider(meeting);
+    if (!meeting.webinar) {
+      consider(meeting);
+    }
   }
   if (include_webinars_) {
-    for (const auto& meeting : webinars) consider(meeting);
+    for (const auto& meeting : webinars) {
+      consider(meeting);
+    }
   }
   decision.found = candidates.size();
 

@@ -18,7 +18,7 @@ std::string hmacSha256Hex(std::string_view key, std::string_view data) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(2 * length);
+  hex.reserve(std::size_t{2} * length);
   for (unsigned int i = 0; i < length; ++i) {
     hex.push_back(kHex[digest[i] >> 4]);
     hex.push_back(kHex[digest[i] & 0x0f]);
@@ -49,7 +49,9 @@ namespace {
 bool isHex(std::string_view text) noexcept {
   for (char c : text) {
     const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!hex) return false;
+    if (!hex) {
+      return false;
+    }
   }
   return true;
 }
@@ -58,7 +60,9 @@ bool isHex(std::string_view text) noexcept {
 
 bool hexEqualsIgnoreCase(std::string_view a, std::string_view b) noexcept {
   // Whether the input is hex at all is no secret; the comparison below is only sound for hex.
-  if (a.size() != b.size() || !isHex(a) || !isHex(b)) return false;
+  if (a.size() != b.size() || !isHex(a) || !isHex(b)) {
+    return false;
+  }
   unsigned char difference = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     // Hex letters differ from their upper case only in bit 0x20; digits have it set already.

@@ -36,27 +36,45 @@ class TopLevelScanner {
   std::optional<std::vector<std::pair<std::string_view, std::string_view>>> members() {
     std::vector<std::pair<std::string_view, std::string_view>> out;
     skipSpace();
-    if (!take('{')) return std::nullopt;
+    if (!take('{')) {
+      return std::nullopt;
+    }
     skipSpace();
-    if (take('}')) return finish(std::move(out));
+    if (take('}')) {
+      return finish(std::move(out));
+    }
     for (;;) {
       skipSpace();
       const std::size_t key_start = pos_;
-      if (!skipString()) return std::nullopt;
+      if (!skipString()) {
+        return std::nullopt;
+      }
       const std::string_view key = text_.substr(key_start + 1, pos_ - key_start - 2);
-      if (key.find('\\') != std::string_view::npos) return std::nullopt;
+      if (key.find('\\') != std::string_view::npos) {
+        return std::nullopt;
+      }
       for (const auto& member : out) {
-        if (member.first == key) return std::nullopt;
+        if (member.first == key) {
+          return std::nullopt;
+        }
       }
       skipSpace();
-      if (!take(':')) return std::nullopt;
+      if (!take(':')) {
+        return std::nullopt;
+      }
       skipSpace();
       const std::size_t value_start = pos_;
-      if (!skipValue(1)) return std::nullopt;
+      if (!skipValue(1)) {
+        return std::nullopt;
+      }
       out.emplace_back(key, text_.substr(value_start, pos_ - value_start));
       skipSpace();
-      if (take('}')) return finish(std::move(out));
-      if (!take(',')) return std::nullopt;
+      if (take('}')) {
+        return finish(std::move(out));
+      }
+      if (!take(',')) {
+        return std::nullopt;
+      }
     }
   }
 
@@ -64,7 +82,9 @@ class TopLevelScanner {
   std::optional<std::vector<std::pair<std::string_view, std::string_view>>> finish(
       std::vector<std::pair<std::string_view, std::string_view>> out) {
     skipSpace();
-    if (pos_ != text_.size()) return std::nullopt;
+    if (pos_ != text_.size()) {
+      return std::nullopt;
+    }
     return out;
   }
 
@@ -84,36 +104,58 @@ class TopLevelScanner {
   }
 
   bool skipString() {
-    if (!take('"')) return false;
+    if (!take('"')) {
+      return false;
+    }
     while (pos_ < text_.size()) {
       const char c = text_[pos_++];
-      if (c == '"') return true;
-      if (c == '\\') ++pos_;  // the escaped character cannot end the string
+      if (c == '"') {
+        return true;
+      }
+      if (c == '\\') {
+        ++pos_;  // the escaped character cannot end the string
+      }
     }
     return false;
   }
 
   bool skipValue(int depth) {
-    if (pos_ >= text_.size() || depth > kMaxDepth) return false;
+    if (pos_ >= text_.size() || depth > kMaxDepth) {
+      return false;
+    }
     const char c = text_[pos_];
-    if (c == '"') return skipString();
+    if (c == '"') {
+      return skipString();
+    }
     if (c == '{' || c == '[') {
       const char close = c == '{' ? '}' : ']';
       ++pos_;
       skipSpace();
-      if (take(close)) return true;
+      if (take(close)) {
+        return true;
+      }
       for (;;) {
         skipSpace();
         if (c == '{') {
-          if (!skipString()) return false;
+          if (!skipString()) {
+            return false;
+          }
           skipSpace();
-          if (!take(':')) return false;
+          if (!take(':')) {
+            return false;
+          }
           skipSpace();
         }
-        if (!skipValue(depth + 1)) return false;
+        if (!skipValue(depth + 1)) {
+          return false;
+        }
         skipSpace();
-        if (take(close)) return true;
-        if (!take(',')) return false;
+        if (take(close)) {
+          return true;
+        }
+        if (!take(',')) {
+          return false;
+        }
       }
     }
     // A number or a literal: everything up to the next delimiter.
@@ -144,22 +186,30 @@ Poco::JSON::Object::Ptr parseObject(std::string_view text) {
 }
 
 std::optional<std::string> stringMember(const Poco::JSON::Object& object, const std::string& key) {
-  if (!object.has(key)) return std::nullopt;
+  if (!object.has(key)) {
+    return std::nullopt;
+  }
   const Poco::Dynamic::Var& value = object.get(key);
-  if (!value.isString()) return std::nullopt;
+  if (!value.isString()) {
+    return std::nullopt;
+  }
   return value.toString();
 }
 
 std::optional<std::int64_t> parseDecimal(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
   return value;
 }
 
 std::string eventLabel(const std::string& event) {
   for (std::string_view known : kKnownEvents) {
-    if (event == known) return event;
+    if (event == known) {
+      return event;
+    }
   }
   return "other";
 }
@@ -189,10 +239,14 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
   }
   const auto members = TopLevelScanner(body).members();
   const Poco::JSON::Object::Ptr object = parseObject(body);
-  if (!members || !object) return reject(std::move(verdict), 400, "invalid", "not a JSON object");
+  if (!members || !object) {
+    return reject(std::move(verdict), 400, "invalid", "not a JSON object");
+  }
   const auto raw = [&](std::string_view key) -> std::optional<std::string_view> {
     for (const auto& [name, value] : *members) {
-      if (name == key) return value;
+      if (name == key) {
+        return value;
+      }
     }
     return std::nullopt;
   };
@@ -209,12 +263,16 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
   }
   const Poco::JSON::Object::Ptr event = parseObject(event_info);
   const auto event_name = event ? stringMember(*event, "event") : std::nullopt;
-  if (!event_name) return reject(std::move(verdict), 400, "invalid", "eventInfo.event missing");
+  if (!event_name) {
+    return reject(std::move(verdict), 400, "invalid", "eventInfo.event missing");
+  }
   verdict.event = eventLabel(*event_name);
   try {
     const auto payload = event->getObject("payload");
     const auto info = payload ? payload->getObject("meetingInfo") : nullptr;
-    if (info) verdict.meeting_id = stringMember(*info, "meetingID").value_or("");
+    if (info) {
+      verdict.meeting_id = stringMember(*info, "meetingID").value_or("");
+    }
   } catch (const Poco::Exception&) {
     // payload or meetingInfo of another type: the meeting ID is informative only.
   }

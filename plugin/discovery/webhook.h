@@ -11,9 +11,9 @@
 namespace hme::discovery {
 
 /// Webhook requests older (or newer) than this are refused as stale.
-inline constexpr std::int64_t kWebhookMaxSkewMs = 5 * 60 * 1000;
+inline constexpr std::int64_t kWebhookMaxSkewMs = std::int64_t{5} * 60 * 1000;
 /// The largest webhook body accepted.
-inline constexpr std::size_t kMaxWebhookBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxWebhookBodyBytes = std::size_t{64} * 1024;
 
 /// How the receiver answers one webhook request, and what to count and do.
 struct WebhookVerdict {

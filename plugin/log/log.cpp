@@ -178,6 +178,20 @@ std::string formatTimestamp(std::chrono::system_clock::time_point tp) {
   return buf;
 }
 
+std::string_view telegrafPrefix(Level level) {
+  switch (level) {
+    case Level::Debug:
+      return "D! ";
+    case Level::Info:
+      return "I! ";
+    case Level::Warn:
+      return "W! ";
+    case Level::Error:
+      return "E! ";
+  }
+  return "E! ";
+}
+
 std::string formatLine(Format format, std::chrono::system_clock::time_point ts, Level level,
                        std::string_view msg, Fields fields) {
   const std::string stamp = formatTimestamp(ts);
@@ -200,6 +214,17 @@ std::string formatLine(Format format, std::chrono::system_clock::time_point ts, 
       }
     }
     line.append("}\n");
+  } else if (format == Format::Telegraf) {
+    line.append(telegrafPrefix(level));
+    // The message is written bare (escaped, never quoted) so Telegraf's log reads naturally.
+    appendEscaped(line, redact(msg));
+    for (const Field& f : fields) {
+      line.push_back(' ');
+      appendLogfmtKey(line, redact(f.key()));
+      line.push_back('=');
+      appendLogfmtValue(line, redact(f.value()));
+    }
+    line.push_back('\n');
   } else {
     line.append("ts=").append(stamp).append(" level=").append(levelName(level));
     line.append(" msg=");

@@ -28,8 +28,11 @@ class RateLimiter;
 /// Severity, in increasing order. A logger at level L writes lines of level >= L.
 enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 
-/// Line format chosen by `--log.format`.
-enum class Format { Logfmt, Json };
+/// Line format: `--log.format` chooses Logfmt or Json; `--telegraf.execd` uses Telegraf, which
+/// is Telegraf's convention for a plugin's stderr: a level prefix `E!`, `W!`, `I!` or `D!`, then
+/// the message and logfmt fields, no timestamp (Telegraf adds its own):
+///   I! subscribed meeting_id=900487914
+enum class Format { Logfmt, Json, Telegraf };
 
 /// Parses a `--log.level` value: "debug", "info", "warn" or "error"; nullopt otherwise.
 std::optional<Level> parseLevel(std::string_view text);

@@ -10,9 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 
 namespace hme::protocol {
@@ -180,7 +183,6 @@ std::optional<double> toDouble(const Var& value, std::string_view key) {
     if (auto real = parseWhole<double>(text); real && std::isfinite(*real)) {
       return real;
     }
-    unusable(key, "is not a number");
   }
   unusable(key, "is not a number");
 }
@@ -715,17 +717,15 @@ constexpr std::string_view kNetworkQuality = "NetworkQualityNotify";
 SubscribeReply decodeSubscribeReply(const Object& root) {
   SubscribeReply reply;
   reply.sequence = optString(root, "sequence").value_or("");
-  const auto data = payload(root);
-  Object::Ptr body = data ? asObject(*data) : nullptr;
-  if (!body) {
-    throw Unusable("data is not an object");
-  }
-  const auto code = optInt(*body, "returnCode");
+  // The documented success reply nests the code in `data`; the failure reply is undocumented, so
+  // a code at the top level is accepted too.
+  const Object fields = flatFields(root, false);
+  const auto code = optInt(fields, "returnCode");
   if (!code) {
-    throw Unusable("data has no returnCode");
+    throw Unusable("returnCode is missing");
   }
   reply.return_code = *code;
-  reply.return_desc = optString(*body, "returnDesc").value_or("");
+  reply.return_desc = optString(fields, "returnDesc").value_or("");
   return reply;
 }
 

@@ -47,6 +47,21 @@ struct Decoded {
 
 /// Decodes one text frame. Never throws: bad input yields a `Rejection`.
 /// Thread-safe (no shared state).
+///
+/// Values are kept in wire units. Tolerated (spec/protocol.md §6): whitespace around keys at
+/// every level; numbers sent as strings and strings sent as numbers (an empty string is "no
+/// value"); `data` double-encoded as a JSON string; `msgMode` or item `mode` absent (= full,
+/// = upsert); `resultCode`/`errorCode`, `CLIENT_LOGIN_TYPE`/`CLICENT_LOGIN_TYPE`; ConfBasicInfo,
+/// ConfDynamicInfo and CustomMultiPic fields at the top level or under a `data` object; no
+/// `data` in SpeakerChangeNotify (nobody speaking); unknown fields.
+/// Rejected as `InvalidJson`: text that is not a JSON object (incl. invalid UTF-8, nesting deeper
+/// than 64, numbers beyond 64 bits). Rejected as `InvalidMessage`: no string `action`; a
+/// Subscribe reply without `returnCode` (in `data` or at the top level), a HeartBeat without
+/// `sequence`; a known push type whose payload cannot be applied — a field the event carries has
+/// the wrong type or range, `msgMode`/`mode` is neither 0 nor 1, a list type has no `data` array,
+/// or a list item is not an object or lacks its id. One bad item rejects the whole frame, so state
+/// is never half-applied. A NetworkQualityNotify (payload undocumented) is never rejected: what
+/// does not map like NetConditionNotify is counted with `unrecognized_shape`.
 Decoded decode(std::string_view frame);
 
 }  // namespace hme::protocol

@@ -15,7 +15,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kDefaultTokenLifetime = std::chrono::minutes(30);
 constexpr milliseconds kMaxPlausibleLifetime = std::chrono::hours(24);
 // A server granting (near) zero lifetimes must not make us refresh in a tight loop.
-constexpr milliseconds kMinTokenLifetime = std::chrono::seconds(10);
+// A refresh is never scheduled sooner than this after a grant, so a server granting tiny
+// lifetimes cannot drive a refresh loop.
+constexpr milliseconds kMinRefreshDelay = std::chrono::seconds(2);
 // Echoes of older heartbeats are matched only this far back; one more than this and the oldest
 // is forgotten (its late echo then yields no RTT, which is the right answer for a lost echo).
 constexpr std::size_t kMaxOutstandingHeartbeats = 16;
@@ -517,10 +519,12 @@ void Session::failAttempt(Commands& out, TimePoint now, metrics::ConnectStage st
 }
 
 void Session::cacheToken(TimePoint now, const ControlTokenGrant& grant) {
-  const milliseconds lifetime = std::max(grant.lifetime, kMinTokenLifetime);
+  // The real expiry is kept (a reconnect after it needs a new token); only the refresh time
+  // has a floor.
+  const milliseconds lifetime = std::max(grant.lifetime, milliseconds(0));
   CachedToken cached{grant.token, grant.ws_url, {}, now + lifetime};
   cached.refresh_at = lifetime < 2 * options_.token_refresh_before
-                          ? now + lifetime / 2
+                          ? now + std::max(lifetime / 2, kMinRefreshDelay)
                           : cached.expires_at - options_.token_refresh_before;
   token_ = std::move(cached);
   refresh_attempt_ = 0;

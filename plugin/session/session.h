@@ -124,7 +124,8 @@ struct RequestFailure {
 struct ControlTokenGrant {
   std::string token;
   std::string ws_url;
-  /// How long the token is valid from now (see `tokenLifetime`); below 10 s counts as 10 s.
+  /// How long the token is valid from now (see `tokenLifetime`). A refresh is scheduled at the
+  /// earliest 2 s after the grant, so tiny lifetimes cannot cause a refresh loop.
   std::chrono::milliseconds lifetime{std::chrono::minutes(30)};
 };
 

@@ -1,6 +1,7 @@
 #include "plugin/web/web_server.h"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -8,6 +9,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
@@ -23,6 +25,7 @@
 #include "plugin/log/log.h"
 #include "plugin/log/redact.h"
 #include "plugin/web/gzip.h"
+#include "plugin/web/tls_server.h"
 
 namespace hme::web {
 namespace {
@@ -124,8 +127,12 @@ std::optional<std::invoke_result_t<Fn>> guarded(const char* what, const Fn& fn, 
 // thread-safety of what they touch, this class only serialises reloads.
 class Router {
  public:
-  Router(const WebOptions& options, WebHandlers handlers)
-      : telemetry_path_(options.telemetry_path), handlers_(std::move(handlers)) {}
+  Router(const WebOptions& options, WebHandlers handlers,
+         std::shared_ptr<BasicAuthenticator> authenticator)
+      : telemetry_path_(options.telemetry_path),
+        handlers_(std::move(handlers)),
+        authenticator_(std::move(authenticator)),
+        headers_(options.web_config.headers) {}
 
   /// The body limit of an extra route claiming `path`, if any.
   std::optional<std::size_t> extraRouteLimit(const std::string& path) const {
@@ -154,8 +161,16 @@ class Router {
     return r;
   }
 
-  Reply route(const std::string& method, const std::string& path,
-              std::string_view accept_encoding) {
+  // The configured headers go on every answer, a 401 included (as in exporter-toolkit).
+  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+
+  Reply route(const std::string& method, const std::string& path, std::string_view accept_encoding,
+              std::string_view authorization) {
+    if (authenticator_ && !authenticator_->authorize(authorization)) {
+      Reply r = text(Status::HTTP_UNAUTHORIZED, "401 Unauthorized\n");
+      r.headers.emplace_back("WWW-Authenticate", "Basic");
+      return r;
+    }
     const bool readable =
         method == net::HTTPRequest::HTTP_GET || method == net::HTTPRequest::HTTP_HEAD;
     if (path == telemetry_path_) {
@@ -233,6 +248,8 @@ class Router {
 
   const std::string telemetry_path_;
   const WebHandlers handlers_;
+  const std::shared_ptr<BasicAuthenticator> authenticator_;
+  const std::vector<std::pair<std::string, std::string>> headers_;
   std::mutex reload_mutex_;
 };
 
@@ -285,12 +302,14 @@ class RequestHandler : public net::HTTPRequestHandler {
       try {
         const std::string path = Poco::URI(request.getURI()).getPath();
         if (const auto limit = router_.extraRouteLimit(path)) {
+          // A claimed route authenticates its requests itself: no basic auth here.
           auto body = readRequestBody(request, response, *limit);
           reply = body ? router_.extraRoute({request.getMethod(), path, std::move(*body)})
                        : text(Status::HTTP_REQUEST_ENTITY_TOO_LARGE, "413 request too large\n");
         } else {
           dropRequestBody(request, response);
-          reply = router_.route(request.getMethod(), path, request.get("Accept-Encoding", ""));
+          reply = router_.route(request.getMethod(), path, request.get("Accept-Encoding", ""),
+                                request.get("Authorization", ""));
         }
       } catch (const Poco::SyntaxException&) {
         dropRequestBody(request, response);
@@ -298,6 +317,9 @@ class RequestHandler : public net::HTTPRequestHandler {
       }
       response.setStatusAndReason(reply.status);
       response.setContentType(reply.content_type);
+      for (const auto& [name, value] : router_.headers()) {
+        response.set(name, value);
+      }
       for (const auto& [name, value] : reply.headers) {
         response.set(name, value);
       }
@@ -330,16 +352,20 @@ class HandlerFactory : public net::HTTPRequestHandlerFactory {
   Router& router_;
 };
 
-net::ServerSocket bindSocket(const std::string& text, const ListenAddress& address) {
+// `tls` null: plain TCP. A SecureServerSocket is a ServerSocket whose accepted connections do
+// the TLS handshake on their first read, i.e. in the worker thread, never in the acceptor.
+net::ServerSocket bindSocket(const std::string& text, const ListenAddress& address,
+                             const Poco::AutoPtr<net::Context>& tls) {
   try {
-    net::ServerSocket socket;
+    net::ServerSocket socket =
+        tls ? net::ServerSocket(net::SecureServerSocket(tls)) : net::ServerSocket();
     if (address.host.empty()) {
       // ":port" means every interface, IPv6 and IPv4 alike when the host has IPv6.
       try {
         socket.bind6(net::SocketAddress(net::IPAddress(net::IPAddress::IPv6), address.port), true,
                      false, false);
       } catch (const Poco::Exception&) {
-        socket = net::ServerSocket();
+        socket = tls ? net::ServerSocket(net::SecureServerSocket(tls)) : net::ServerSocket();
         socket.bind(net::SocketAddress(net::IPAddress(net::IPAddress::IPv4), address.port), true,
                     false);
       }
@@ -367,8 +393,11 @@ BindError::BindError(std::string address, const std::string& reason)
 
 class WebServer::Impl {
  public:
-  Impl(WebOptions options, WebHandlers handlers)
-      : options_(std::move(options)), router_(options_, std::move(handlers)) {}
+  Impl(WebOptions options, WebHandlers handlers, std::shared_ptr<BasicAuthenticator> authenticator,
+       Poco::AutoPtr<net::Context> tls)
+      : options_(std::move(options)),
+        router_(options_, std::move(handlers), std::move(authenticator)),
+        tls_(std::move(tls)) {}
 
   struct Listener {
     std::string requested;
@@ -383,6 +412,7 @@ class WebServer::Impl {
   const WebOptions options_;
   std::vector<ListenAddress> addresses_;
   Router router_;
+  const Poco::AutoPtr<net::Context> tls_;
   State state_ = State::Created;
   std::vector<Listener> listeners_;
   std::atomic<bool> running_{false};
@@ -474,7 +504,18 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers) {
       options.keep_alive_timeout.count() <= 0) {
     throw std::invalid_argument("web: thread, queue and timeout limits must be positive");
   }
-  impl_ = std::make_unique<Impl>(std::move(options), std::move(handlers));
+  std::shared_ptr<BasicAuthenticator> authenticator;
+  if (!options.web_config.basic_auth_users.empty()) {
+    authenticator = options.authenticator
+                        ? options.authenticator
+                        : std::make_shared<BasicAuthenticator>(options.web_config.basic_auth_users);
+  }
+  Poco::AutoPtr<net::Context> tls;
+  if (options.web_config.tls) {
+    tls = makeServerContext(*options.web_config.tls);
+  }
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(handlers), std::move(authenticator),
+                                 std::move(tls));
   impl_->addresses_ = std::move(addresses);
 }
 
@@ -489,7 +530,7 @@ void WebServer::start() {
   for (std::size_t i = 0; i < impl_->addresses_.size(); ++i) {
     Impl::Listener l;
     l.requested = impl_->options_.listen_addresses[i];
-    l.socket = bindSocket(l.requested, impl_->addresses_[i]);
+    l.socket = bindSocket(l.requested, impl_->addresses_[i], impl_->tls_);
     l.bound = l.socket.address().toString();
     listeners.push_back(std::move(l));
   }
@@ -504,7 +545,7 @@ void WebServer::start() {
   std::vector<std::string> bound;
   for (const auto& l : listeners) {
     bound.push_back(l.bound);
-    log::info("Listening on", {{"address", l.bound}});
+    log::info("Listening on", {{"address", l.bound}, {"tls", static_cast<bool>(impl_->tls_)}});
   }
   {
     std::lock_guard lock(impl_->bound_mutex_);

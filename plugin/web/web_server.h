@@ -10,6 +10,11 @@
 ///   a claimed path    any       from the optional extra route (e.g. the webhook receiver)
 ///   anything else               404
 ///
+/// With WebOptions::web_config (`--web.config.file`) the listeners serve HTTPS, every response
+/// carries the configured headers, and when basic_auth_users is set every path (health and
+/// readiness included, as in exporter-toolkit) answers 401 with `WWW-Authenticate: Basic` unless
+/// the request has the right credentials.
+///
 /// Bodies of the status page, ready and reload answers pass through the secret registry
 /// (plugin/log/redact.h) before they are sent.
 
@@ -22,7 +27,9 @@
 #include <utility>
 #include <vector>
 
+#include "plugin/web/basic_auth.h"
 #include "plugin/web/listen_address.h"
+#include "plugin/web/web_config.h"
 
 namespace hme::web {
 
@@ -40,6 +47,11 @@ struct WebOptions {
   std::chrono::milliseconds request_timeout{10'000};
   /// How long an idle keep-alive connection may hold a worker before it is closed.
   std::chrono::milliseconds keep_alive_timeout{5'000};
+  /// TLS, basic auth users and extra response headers; the default is plain HTTP, no auth.
+  WebConfig web_config;
+  /// Checks the credentials when web_config.basic_auth_users is not empty. nullptr: the server
+  /// makes a BasicAuthenticator with bcrypt for those users (tests inject a recording one).
+  std::shared_ptr<BasicAuthenticator> authenticator;
 };
 
 /// A request on a path claimed by WebHandlers::extra_route_body_limit.
@@ -95,8 +107,9 @@ class BindError : public std::runtime_error {
 /// running() may be called from any thread.
 class WebServer {
  public:
-  /// Validates the options (throws std::invalid_argument naming a bad listen address, a bad
-  /// telemetry path, a missing callback or a non-positive limit). Binds nothing yet.
+  /// Validates the options and loads the TLS material. Throws std::invalid_argument naming a
+  /// bad listen address, a bad telemetry path, a missing callback, a non-positive limit or a
+  /// TLS file that cannot be loaded (see makeServerContext). Binds nothing yet.
   WebServer(WebOptions options, WebHandlers handlers);
   /// Stops the server if it still runs.
   ~WebServer();

@@ -42,16 +42,17 @@ using Poco::Net::HTTPRequest;
 using Poco::Net::HTTPResponse;
 using Poco::Net::WebSocket;
 
-const std::string kMeeting = "900000001";
-const std::string kPassword = "correct-horse-battery";
-const std::string kPki = std::string(HME_TESTDATA_DIR) + "/pki";
-const std::string kAuthFailedBody =
+constexpr const char* kMeeting = "900000001";
+constexpr const char* kPassword = "correct-horse-battery";
+constexpr const char* kPki = HME_TESTDATA_DIR "/pki";
+constexpr const char* kAuthFailedBody =
     R"({"error_code":"MMC.111072065","error_msg":"CONF_NOT_FOUND_OR_AUTH_FAILED"})";
+constexpr const char* kTokenPath = "/v1/mmc/control/conferences/token?conferenceID=";
 
 SimulatorOptions testOptions() {
   SimulatorOptions o;
-  o.cert_file = kPki + "/server.pem";
-  o.key_file = kPki + "/server.key";
+  o.cert_file = std::string(kPki) + "/server.pem";
+  o.key_file = std::string(kPki) + "/server.key";
   o.tick = 0ms;  // steps only when a test asks
   o.seed = 42;
   return o;
@@ -88,10 +89,10 @@ std::string base64(const std::string& raw) {
   return out.str();
 }
 
-const std::string kHexDigits = "0123456789abcdef";
-const std::string kBase36Digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+constexpr const char* kHexDigits = "0123456789abcdef";
+constexpr const char* kBase36Digits = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-bool consistsOf(const std::string& text, const std::string& alphabet, std::size_t length) {
+bool consistsOf(const std::string& text, const char* alphabet, std::size_t length) {
   return text.size() == length && text.find_first_not_of(alphabet) == std::string::npos;
 }
 
@@ -99,6 +100,9 @@ bool consistsOf(const std::string& text, const std::string& alphabet, std::size_
 bool isToken(const std::string& token) {
   return token.rfind("cnr", 0) == 0 && consistsOf(token.substr(3), kHexDigits, 48);
 }
+
+constexpr int kPingFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSocket::FRAME_OP_PING;
+constexpr int kPongFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSocket::FRAME_OP_PONG;
 
 struct HttpResult {
   int status = 0;
@@ -156,16 +160,20 @@ class Harness {
   explicit Harness(SimulatorOptions options = testOptions(),
                    const std::vector<MeetingSpec>& meetings = {testMeeting()})
       : ssl_(), sim(std::move(options)) {
-    for (const MeetingSpec& spec : meetings) sim.addMeeting(spec);
+    for (const MeetingSpec& spec : meetings) {
+      sim.addMeeting(spec);
+    }
     sim.start();
-    context = clientContext(kPki + "/ca.pem");
+    context = clientContext(std::string(kPki) + "/ca.pem");
   }
 
   HttpResult get(const std::string& path, const std::map<std::string, std::string>& headers) {
     Poco::Net::HTTPSClientSession session("127.0.0.1", sim.port(), context);
     session.setTimeout(Poco::Timespan(5, 0));
     HTTPRequest request(HTTPRequest::HTTP_GET, path, HTTPRequest::HTTP_1_1);
-    for (const auto& [name, value] : headers) request.set(name, value);
+    for (const auto& [name, value] : headers) {
+      request.set(name, value);
+    }
     session.sendRequest(request);
     HTTPResponse response;
     std::istream& in = session.receiveResponse(response);
@@ -209,10 +217,14 @@ class Harness {
     HTTPResponse response;
     try {
       auto ws = std::make_unique<WebSocket>(session, request, response);
-      if (response_out != nullptr) *response_out = response;
+      if (response_out != nullptr) {
+        *response_out = response;
+      }
       return ws;
     } catch (...) {
-      if (response_out != nullptr) *response_out = response;
+      if (response_out != nullptr) {
+        *response_out = response;
+      }
       throw;
     }
   }
@@ -229,7 +241,9 @@ class Harness {
     Object::Ptr o = parseObject(frame.payload);
     BOOST_REQUIRE_EQUAL(o->getValue<std::string>("action"), "Subscribe");
     BOOST_REQUIRE_EQUAL(o->getObject("data")->getValue<int>("returnCode"), 0);
-    if (reply != nullptr) *reply = o;
+    if (reply != nullptr) {
+      *reply = o;
+    }
     return ws;
   }
 
@@ -237,7 +251,9 @@ class Harness {
                                     const std::string& conf_token, const std::string& seq) {
     Object data;
     Array::Ptr names = new Array;
-    for (const std::string& type : types) names->add(type);
+    for (const std::string& type : types) {
+      names->add(type);
+    }
     data.set("subscribeType", names);
     data.set("confToken", conf_token);
     std::ostringstream data_text;
@@ -262,11 +278,12 @@ class Harness {
   Poco::Net::Context::Ptr context;
 };
 
-const std::vector<std::string> kAllTypes{
-    "ConfBasicInfoNotify",  "ConfDynamicInfoNotify", "ParticipantsNotify",
-    "AttendeesNotify",      "SpeakerChangeNotify",   "NetConditionNotify",
-    "CustomMultiPicNotify", "InviteResultNotify",    "InterpreterGroupNotify",
-    "NetworkQualityNotify", "WaitingListNotify",     "RealTimeSubtitleNotify"};
+std::vector<std::string> allTypes() {
+  return {"ConfBasicInfoNotify",  "ConfDynamicInfoNotify", "ParticipantsNotify",
+          "AttendeesNotify",      "SpeakerChangeNotify",   "NetConditionNotify",
+          "CustomMultiPicNotify", "InviteResultNotify",    "InterpreterGroupNotify",
+          "NetworkQualityNotify", "WaitingListNotify",     "RealTimeSubtitleNotify"};
+}
 
 }  // namespace
 
@@ -299,7 +316,7 @@ BOOST_AUTO_TEST_CASE(control_token_happy_path_and_refresh) {
   BOOST_TEST(body->has("gloablPublicIP"));
 
   // Refresh with the token alone, in the Basic form: a new token.
-  const HttpResult refreshed = h.get("/v1/mmc/control/conferences/token?conferenceID=" + kMeeting,
+  const HttpResult refreshed = h.get(std::string(kTokenPath) + kMeeting,
                                      {{"X-Conference-Authorization", "Basic " + base64(token)}});
   BOOST_REQUIRE_EQUAL(refreshed.status, 200);
   const std::string token2 =
@@ -308,14 +325,14 @@ BOOST_AUTO_TEST_CASE(control_token_happy_path_and_refresh) {
 
   // Expired: the token alone no longer works, nor for a wsToken; with the password it does.
   h.sim.expireControlTokens(kMeeting);
-  BOOST_TEST(h.get("/v1/mmc/control/conferences/token?conferenceID=" + kMeeting,
-                   {{"X-Conference-Authorization", token2}})
-                 .status == 400);
+  BOOST_TEST(
+      h.get(std::string(kTokenPath) + kMeeting, {{"X-Conference-Authorization", token2}}).status ==
+      400);
   const HttpResult ws_refused = h.wsTokenCall(kMeeting, token2);
   BOOST_TEST(ws_refused.status == 401);
   BOOST_TEST(parseObject(ws_refused.body)->has("error_code"));
   const HttpResult with_password = h.get(
-      "/v1/mmc/control/conferences/token?conferenceID=" + kMeeting,
+      std::string(kTokenPath) + kMeeting,
       {{"X-Password", kPassword}, {"X-Login-Type", "1"}, {"X-Conference-Authorization", token2}});
   BOOST_TEST(with_password.status == 200);
 
@@ -323,7 +340,7 @@ BOOST_AUTO_TEST_CASE(control_token_happy_path_and_refresh) {
   BOOST_TEST(obs.control_tokens_issued == 3u);
   BOOST_TEST(obs.control_token_refreshes == 2u);
   const std::vector<std::string> secrets = h.sim.secrets();
-  for (const std::string& secret : {kPassword, token, token2}) {
+  for (const std::string& secret : {std::string(kPassword), token, token2}) {
     BOOST_TEST((std::find(secrets.begin(), secrets.end(), secret) != secrets.end()));
   }
 }
@@ -337,9 +354,8 @@ BOOST_AUTO_TEST_CASE(token_call_refused_for_wrong_password_unknown_or_idle_meeti
     BOOST_TEST(r.status == 400);
     BOOST_TEST(r.body == kAuthFailedBody);
   }
-  BOOST_TEST(h.get("/v1/mmc/control/conferences/token?conferenceID=" + kMeeting,
-                   {{"X-Password", kPassword}})
-                 .status == 400);  // no X-Login-Type: 1
+  BOOST_TEST(h.get(std::string(kTokenPath) + kMeeting, {{"X-Password", kPassword}}).status ==
+             400);  // no X-Login-Type: 1
   BOOST_REQUIRE(h.sim.startMeeting("900000002"));
   BOOST_TEST(h.tokenCall("900000002", kPassword).status == 200);
 
@@ -425,7 +441,7 @@ BOOST_AUTO_TEST_CASE(bad_tmp_token_refused_by_close_frame_when_configured) {
 BOOST_AUTO_TEST_CASE(subscribe_reply_then_full_snapshots) {
   Harness h;
   Object::Ptr reply;
-  auto ws = h.subscribed(kAllTypes, &reply);
+  auto ws = h.subscribed(allTypes(), &reply);
   BOOST_TEST(reply->getValue<std::string>("sequence") == sequence(0));
   BOOST_TEST(reply->getObject("data")->getValue<std::string>("returnDesc ") == "SUCCESS");
 
@@ -433,9 +449,10 @@ BOOST_AUTO_TEST_CASE(subscribe_reply_then_full_snapshots) {
   const std::vector<Object::Ptr> frames = receiveUntilEcho(*ws, sequence(1));
   // One full snapshot per subscribed type with a defined state, in the subscribed order.
   std::vector<std::string> expected;
-  for (const std::string& type : kAllTypes) {
-    if (type != "NetworkQualityNotify" && type != "RealTimeSubtitleNotify")
+  for (const std::string& type : allTypes()) {
+    if (type != "NetworkQualityNotify" && type != "RealTimeSubtitleNotify") {
       expected.push_back(type);
+    }
   }
   BOOST_REQUIRE_EQUAL(frames.size(), expected.size());
   const MeetingTruth truth = *h.sim.truth(kMeeting);
@@ -460,7 +477,9 @@ BOOST_AUTO_TEST_CASE(subscribe_reply_then_full_snapshots) {
     Object::Ptr item = participants->getObject(static_cast<unsigned>(i));
     BOOST_TEST(consistsOf(item->getValue<std::string>("pid"), kBase36Digits, 32));
     Object::Ptr info = item->getObject("pinfoMap");
-    for (const auto& [key, value] : *info) BOOST_TEST(value.isString(), key);
+    for (const auto& [key, value] : *info) {
+      BOOST_TEST(value.isString(), key);
+    }
     hosts += info->getValue<std::string>("ROLE") == "1" ? 1 : 0;
   }
   BOOST_TEST(hosts == 1);
@@ -493,23 +512,33 @@ BOOST_AUTO_TEST_CASE(pushes_replayed_by_a_client_match_the_ground_truth) {
   auto apply = [&](const Object::Ptr& f) {
     const std::string action = f->getValue<std::string>("action");
     const bool full = f->getValue<int>("msgMode") == 0;
-    if (!full) ++incremental;
+    if (!full) {
+      ++incremental;
+    }
     Array::Ptr data = f->isArray("data") ? f->getArray("data") : Array::Ptr(new Array);
     if (action == "SpeakerChangeNotify") {
       speakers = data->size();
       return;
     }
     if (action == "InviteResultNotify") {
-      if (full) return;  // the replay of history: counted already
+      if (full) {
+        return;  // the replay of history: counted already
+      }
       for (std::size_t i = 0; i < data->size(); ++i) {
         ++invite_codes[data->getObject(static_cast<unsigned>(i))
                            ->getValue<std::string>("resultCode")];
       }
       return;
     }
-    if (full && action == "ParticipantsNotify") state_by_pid.clear();
-    if (full && action == "WaitingListNotify") waiting.clear();
-    if (full && action == "NetConditionNotify") net_pids.clear();
+    if (full && action == "ParticipantsNotify") {
+      state_by_pid.clear();
+    }
+    if (full && action == "WaitingListNotify") {
+      waiting.clear();
+    }
+    if (full && action == "NetConditionNotify") {
+      net_pids.clear();
+    }
     for (std::size_t i = 0; i < data->size(); ++i) {
       Object::Ptr item = data->getObject(static_cast<unsigned>(i));
       const bool remove = item->getValue<int>("mode") == 1;
@@ -526,7 +555,9 @@ BOOST_AUTO_TEST_CASE(pushes_replayed_by_a_client_match_the_ground_truth) {
       } else {
         seen.insert(pid);
         Object::Ptr info = item->getObject("pinfoMap");
-        if (info->has("STATE")) state_by_pid[pid] = info->getValue<std::string>("STATE");
+        if (info->has("STATE")) {
+          state_by_pid[pid] = info->getValue<std::string>("STATE");
+        }
         BOOST_TEST(state_by_pid.count(pid) == 1u);  // an update never precedes the add
       }
     }
@@ -535,12 +566,16 @@ BOOST_AUTO_TEST_CASE(pushes_replayed_by_a_client_match_the_ground_truth) {
   for (int round = 0; round < 40; ++round) {
     BOOST_REQUIRE(h.sim.step(kMeeting));
     sendText(*ws, heartbeat(sequence(seq)));
-    for (const Object::Ptr& f : receiveUntilEcho(*ws, sequence(seq))) apply(f);
+    for (const Object::Ptr& f : receiveUntilEcho(*ws, sequence(seq))) {
+      apply(f);
+    }
     ++seq;
   }
   const MeetingTruth truth = *h.sim.truth(kMeeting);
   std::size_t online = 0;
-  for (const auto& [pid, state] : state_by_pid) online += state == "0" ? 1u : 0u;
+  for (const auto& [pid, state] : state_by_pid) {
+    online += state == "0" ? 1u : 0u;
+  }
   BOOST_TEST(truth.steps == 40u);
   BOOST_TEST(incremental > 0u);
   BOOST_TEST(online == truth.participants);
@@ -562,7 +597,9 @@ BOOST_AUTO_TEST_CASE(scenario_is_deterministic_for_a_seed) {
     options.seed = seed;
     Simulator sim(options);  // never started: the model needs no sockets
     sim.addMeeting(testMeeting());
-    for (int i = 0; i < 50; ++i) sim.step(kMeeting);
+    for (int i = 0; i < 50; ++i) {
+      sim.step(kMeeting);
+    }
     return *sim.truth(kMeeting);
   };
   const MeetingTruth a = run(7), b = run(7), c = run(8);
@@ -587,7 +624,9 @@ BOOST_AUTO_TEST_CASE(subscribe_with_bad_token_or_forced_rejection_fails) {
     Object::Ptr reply = parseObject(receive(*ws).payload);
     const int code = reply->getObject("data")->getValue<int>("returnCode");
     BOOST_TEST(code != 0);
-    if (attempt == 1) BOOST_TEST(code == 42);
+    if (attempt == 1) {
+      BOOST_TEST(code == 42);
+    }
     BOOST_TEST(receive(*ws).opcode() == WebSocket::FRAME_OP_CLOSE);
   }
   BOOST_TEST(h.sim.observations(kMeeting).subscribes_rejected == 2u);
@@ -603,7 +642,7 @@ BOOST_AUTO_TEST_CASE(heartbeat_echo_and_ping_pong) {
   BOOST_TEST(echo.payload == beat);
   BOOST_TEST(h.sim.observations(kMeeting).heartbeats.size() == 1u);
 
-  ws->sendFrame("abc", 3, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+  ws->sendFrame("abc", 3, kPingFlags);
   const Frame pong = receive(*ws);
   BOOST_TEST(pong.opcode() == WebSocket::FRAME_OP_PONG);
   BOOST_TEST(pong.payload == "abc");
@@ -611,8 +650,7 @@ BOOST_AUTO_TEST_CASE(heartbeat_echo_and_ping_pong) {
   h.sim.sendPing(kMeeting, "xyz");
   const Frame ping = receive(*ws);
   BOOST_REQUIRE_EQUAL(ping.opcode(), WebSocket::FRAME_OP_PING);
-  ws->sendFrame(ping.payload.data(), static_cast<int>(ping.payload.size()),
-                WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+  ws->sendFrame(ping.payload.data(), static_cast<int>(ping.payload.size()), kPongFlags);
   BOOST_TEST(h.sim.waitFor([&] { return h.sim.observations(kMeeting).pongs_received == 1u; }, 5s));
 }
 
@@ -665,9 +703,13 @@ BOOST_AUTO_TEST_CASE(many_concurrent_connections_each_get_their_pushes) {
   SimulatorOptions options = testOptions();
   options.tick = 10ms;
   std::vector<MeetingSpec> meetings;
-  for (int i = 0; i < 20; ++i) meetings.push_back(testMeeting(std::to_string(910000000 + i)));
+  meetings.reserve(20);
+  for (int i = 0; i < 20; ++i) {
+    meetings.push_back(testMeeting(std::to_string(910000000 + i)));
+  }
   Harness h(options, meetings);
   std::vector<std::unique_ptr<WebSocket>> sockets;
+  sockets.reserve(meetings.size());
   for (const MeetingSpec& spec : meetings) {
     sockets.push_back(h.subscribed({"NetConditionNotify"}, nullptr, spec.meeting_id));
   }
@@ -761,7 +803,7 @@ BOOST_AUTO_TEST_CASE(generated_pki_verifies_strictly) {
     auto ws = h.subscribed({"ConfBasicInfoNotify"});
     BOOST_TEST(receive(*ws).opcode() == WebSocket::FRAME_OP_TEXT);
     // The committed test CA did not sign this certificate: a strict client refuses it.
-    h.context = clientContext(kPki + "/ca.pem");
+    h.context = clientContext(std::string(kPki) + "/ca.pem");
     BOOST_CHECK_THROW(h.tokenCall(kMeeting, kPassword), Poco::Exception);
   }
   std::filesystem::remove_all(dir);

@@ -3,6 +3,10 @@
 #include "plugin/discovery/discovery_metrics.h"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "metrics/collector.h"
@@ -65,6 +69,35 @@ BOOST_AUTO_TEST_CASE(counts_and_gauges_follow_the_passes) {
   }
   metrics.setEnabled(false);
   BOOST_TEST(metrics.Collect().empty());
+}
+
+BOOST_AUTO_TEST_CASE(exposition_matches_its_golden_file) {
+  // Every family with samples; `promtool check metrics` lints the file (ctest
+  // promtool_golden_discovery) and the README test reads its family names.
+  // Regenerate with UPDATE_GOLDEN=1.
+  d::DiscoveryMetrics metrics;
+  metrics.setEnabled(true);
+  for (int i = 0; i < 42; ++i) metrics.countRun();
+  metrics.countFailure(d::FailureStage::Login);
+  metrics.countFailure(d::FailureStage::List, 2);
+  metrics.passSucceeded(12, {1, 3, 2},
+                        std::chrono::system_clock::time_point(std::chrono::seconds(1764300000)));
+  metrics.countWebhook("meeting.started", "ok");
+  metrics.countWebhook("meeting.verify", "ok");
+  metrics.countWebhook("meeting.end", "bad_signature");
+  metrics.countWebhook("unknown", "invalid");
+  const std::string text = hme::metrics::renderText(metrics.Collect());
+  const std::filesystem::path path =
+      std::filesystem::path(HME_TESTDATA_DIR) / "golden-discovery" / "discovery.prom";
+  if (std::getenv("UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path, std::ios::binary) << text;
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  BOOST_TEST_REQUIRE(static_cast<bool>(in), "missing " << path << "; run with UPDATE_GOLDEN=1");
+  std::ostringstream expected;
+  expected << in.rdbuf();
+  BOOST_TEST(expected.str() == text);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

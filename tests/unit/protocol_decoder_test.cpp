@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -22,15 +23,15 @@ using hme::protocol::Rejection;
 using hme::protocol::SubscribeReply;
 
 // Participant ids used in the fixtures.
-const std::string kP0 = "3j7oh261teueeqx6la7t0pq2g6e9vpyj";
-const std::string kP1 = "y8l8hhu6gsabv8bs6qbdx4rs5kuiglvj";
-const std::string kP2 = "j4bxx72lwll0zom6bkoyfpv7c37y1qr0";
-const std::string kP3 = "y6wc9rlqwvtb9f7hzblt7as61rgxf16v";
-const std::string kP4 = "co86boecn4lvqxqzhj0gg6hni5o5sh9l";
+constexpr std::string_view kP0 = "3j7oh261teueeqx6la7t0pq2g6e9vpyj";
+constexpr std::string_view kP1 = "y8l8hhu6gsabv8bs6qbdx4rs5kuiglvj";
+constexpr std::string_view kP2 = "j4bxx72lwll0zom6bkoyfpv7c37y1qr0";
+constexpr std::string_view kP3 = "y6wc9rlqwvtb9f7hzblt7as61rgxf16v";
+constexpr std::string_view kP4 = "co86boecn4lvqxqzhj0gg6hni5o5sh9l";
 // Waiting-room ids (32 hex digits).
-const std::string kW0 = "c9df0ed8ccf723941b9554ec23c156e5";
-const std::string kW1 = "5c7ded848bd9387b177c7b736b51f6ce";
-const std::string kW2 = "9acebe1aa091e7e2b0861b34dc63f215";
+constexpr std::string_view kW0 = "c9df0ed8ccf723941b9554ec23c156e5";
+constexpr std::string_view kW1 = "5c7ded848bd9387b177c7b736b51f6ce";
+constexpr std::string_view kW2 = "9acebe1aa091e7e2b0861b34dc63f215";
 
 std::filesystem::path framesDir() { return std::filesystem::path(HME_TESTDATA_DIR) / "frames"; }
 
@@ -599,6 +600,16 @@ BOOST_AUTO_TEST_CASE(subscribe_failure_reply) {
   BOOST_TEST(reply->return_desc == "AUTH FAILED");
 }
 
+BOOST_AUTO_TEST_CASE(subscribe_reply_code_at_top_level) {
+  const Decoded d =
+      decode(R"({"action":"Subscribe","sequence":"7","returnCode":1011,"returnDesc":"DENIED"})");
+  const auto* reply = std::get_if<SubscribeReply>(&d.message);
+  BOOST_TEST_REQUIRE(reply != nullptr);
+  BOOST_TEST(reply->sequence == "7");
+  BOOST_TEST(reply->return_code == 1011);
+  BOOST_TEST(reply->return_desc == "DENIED");
+}
+
 BOOST_AUTO_TEST_CASE(heartbeat_echo) {
   const Decoded d = decodeFixture("HeartBeat-echo.json");
   BOOST_TEST(d.action == "HeartBeat");
@@ -687,7 +698,8 @@ BOOST_AUTO_TEST_CASE(malformed_fixtures_are_rejected_with_the_expected_reason) {
       BOOST_TEST(reasonName(r.reason) == reasonName(c.reason));
       BOOST_TEST(!r.detail.empty());
       // The detail is for logs: it never quotes frame content.
-      for (const std::string& secret : {kP0, kP1, std::string("988712345"), std::string("+86")}) {
+      for (std::string_view secret :
+           {kP0, kP1, std::string_view("988712345"), std::string_view("+86")}) {
         BOOST_TEST(r.detail.find(secret) == std::string::npos, r.detail);
       }
     }
@@ -742,6 +754,26 @@ BOOST_AUTO_TEST_CASE(deep_nesting_is_rejected_without_overflowing_the_stack) {
   BOOST_TEST(reasonName(rejectionOf(decode(in_frame)).reason) == "invalid_json");
   const std::string in_string = R"({"action":"ParticipantsNotify","data":")" + arrays + "\"}";
   BOOST_TEST(reasonName(rejectionOf(decode(in_string)).reason) == "invalid_message");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_anywhere_is_invalid_json) {
+  const std::string frames[] = {
+      "{\"action\":\"HeartBeat\",\"sequence\":\"1\",\"k\xff\":1}",         // in a key
+      "{\"action\":\"HeartBeat\",\"sequence\":\"1\xc0\xaf\"}",             // overlong
+      "{\"action\":\"HeartBeat\",\"sequence\":\"\xed\xa0\x80\"}",          // surrogate
+      R"({"action":"HeartBeat","sequence":"\ud800"})",                     // lone escape
+      std::string("{\"action\":\"HeartBeat\",\"sequence\":\"1\"}\0", 38),  // trailing NUL
+  };
+  for (const std::string& frame : frames) {
+    BOOST_TEST_CONTEXT(frame.size()) {
+      BOOST_TEST(reasonName(rejectionOf(decode(frame)).reason) == "invalid_json");
+    }
+  }
+  // Valid multi-byte UTF-8 is fine.
+  const Decoded ok = decode("{\"action\":\"HeartBeat\",\"sequence\":\"\xe4\xbc\x9a\xe8\xae\xae\"}");
+  const auto* echo = std::get_if<HeartbeatEcho>(&ok.message);
+  BOOST_TEST_REQUIRE(echo != nullptr);
+  BOOST_TEST(echo->sequence == "\xe4\xbc\x9a\xe8\xae\xae");
 }
 
 BOOST_AUTO_TEST_CASE(moderate_nesting_in_unknown_payloads_is_accepted) {

@@ -506,6 +506,24 @@ BOOST_AUTO_TEST_CASE(short_lived_token_is_refreshed_at_half_its_lifetime) {
   BOOST_TEST(fetch[0].current_token.value_or("") == kToken);
 }
 
+BOOST_AUTO_TEST_CASE(tiny_token_lifetime_refreshes_before_expiry_but_not_in_a_loop) {
+  Harness h;
+  h.start();
+  h.s.onControlToken(h.now, grant(kToken, 4s));  // half of it (2 s) is the earliest refresh
+  h.connect();
+  BOOST_TEST(commandsOf<sess::FetchControlToken>(h.liveFor(2s - 1ms)).empty());
+  BOOST_TEST(commandsOf<sess::FetchControlToken>(h.step(1ms)).size() == 1u);
+  Harness tiny;
+  tiny.start();
+  tiny.s.onControlToken(tiny.now, grant(kToken, 100ms));  // the 2 s floor applies
+  tiny.connect();
+  // The token expires at 100 ms (the connection is recycled with backoff), but no refresh of
+  // the old token is attempted before the floor.
+  for (const auto& fetch : commandsOf<sess::FetchControlToken>(tiny.liveFor(2s - 1ms))) {
+    BOOST_TEST(!fetch.current_token.has_value());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(failed_refresh_retries_with_backoff_and_drops_only_at_expiry) {
   Harness h;
   h.goLive();
