@@ -23,6 +23,7 @@
 #include "plugin/app/discovery_wiring.h"
 #include "plugin/app/exporter.h"
 #include "plugin/discovery/management_client.h"
+#include "plugin/web/basic_auth.h"
 #include "plugin/web/web_server.h"
 #include "simulator/simulator.h"
 
@@ -98,10 +99,15 @@ class Enterprise {
     exporter->start();
   }
 
-  // Serves the exporter's endpoints (webhook route included) on 127.0.0.1:0.
-  std::string serve() {
+  // Serves the exporter's endpoints (webhook route included) on 127.0.0.1:0, behind basic auth
+  // when `authenticator` is given.
+  std::string serve(std::shared_ptr<hme::web::BasicAuthenticator> authenticator = nullptr) {
     hme::web::WebOptions options;
     options.listen_addresses = {"127.0.0.1:0"};
+    if (authenticator) {
+      options.web_config.basic_auth_users = {{"prometheus", "$2y$04$unused"}};
+      options.authenticator = std::move(authenticator);
+    }
     hme::web::WebHandlers handlers;
     handlers.render_metrics = [this] { return exporter->renderMetrics(); };
     handlers.render_status_html = [this] { return exporter->renderStatusPage(); };
@@ -504,6 +510,27 @@ BOOST_AUTO_TEST_CASE(webhook_starts_a_watch_within_two_seconds_and_checks_signat
   // Without a webhook section the path is not served at all.
   BOOST_TEST_REQUIRE(e.reload([](cfg::Config& c) { c.discovery->webhook.reset(); }).first);
   BOOST_TEST(management.sendWebhook(upper).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(webhook_path_is_not_behind_basic_auth) {
+  // Huawei cannot send basic auth: the signature is the webhook path's only authentication.
+  Enterprise e;
+  cfg::Config config = e.baseConfig(60s);
+  config.discovery->webhook =
+      cfg::WebhookConfig{"/hooks/huawei", kSubscriberId, cfg::Secret(kSubscriberKey)};
+  e.start(config);
+  const std::string address = e.serve(std::make_shared<hme::web::BasicAuthenticator>(
+      std::map<std::string, std::string>{{"prometheus", "$2y$04$unused"}},
+      [](std::string_view, const std::string&) { return false; }));
+  e.simulator->management().setWebhookTarget(
+      {"http://" + address + "/hooks/huawei", kSubscriberId, kSubscriberKey, ""});
+  BOOST_TEST(request(address, "GET", "/metrics").status == 401);  // everything else is guarded
+  sim::WebhookEvent verify;
+  verify.event = "meeting.verify";
+  BOOST_TEST(e.simulator->management().sendWebhook(verify).status == 200);
+  sim::WebhookEvent forged = verify;
+  forged.signing_key = "not-the-subscriber-key";
+  BOOST_TEST(e.simulator->management().sendWebhook(forged).status == 401);
 }
 
 BOOST_AUTO_TEST_CASE(a_new_occurrence_of_a_meeting_is_watched_afresh) {
