@@ -97,9 +97,22 @@ bool operator==(const ShardingConfig& a, const ShardingConfig& b) {
   return a.index == b.index && a.count == b.count;
 }
 
+bool operator==(const WebhookConfig& a, const WebhookConfig& b) {
+  return a.path == b.path && a.subscriber_id == b.subscriber_id &&
+         a.subscriber_key == b.subscriber_key;
+}
+
+bool operator==(const DiscoveryConfig& a, const DiscoveryConfig& b) {
+  return a.app_id == b.app_id && a.app_key == b.app_key && a.interval == b.interval &&
+         a.include_webinars == b.include_webinars && a.include_subject == b.include_subject &&
+         a.exclude_subject == b.exclude_subject && a.include_scheduler == b.include_scheduler &&
+         a.exclude_scheduler == b.exclude_scheduler && a.max_meetings == b.max_meetings &&
+         a.webhook == b.webhook;
+}
+
 bool operator==(const Config& a, const Config& b) {
   return a.api == b.api && a.session == b.session && a.metrics == b.metrics &&
-         a.meetings == b.meetings && a.sharding == b.sharding;
+         a.meetings == b.meetings && a.sharding == b.sharding && a.discovery == b.discovery;
 }
 
 std::chrono::milliseconds parseDuration(std::string_view text) {
@@ -216,6 +229,18 @@ std::string describe(const Config& config) {
       << " meetings=" << config.meetings.size();
   if (config.sharding.count > 1) {
     out << " shard=" << config.sharding.index << '/' << config.sharding.count;
+  }
+  if (!config.discovery) {
+    out << " discovery=off";
+  } else {
+    const DiscoveryConfig& d = *config.discovery;
+    out << " discovery=on discovery_app_id=" << logfmtValue(d.app_id)
+        << " discovery_interval=" << formatDuration(d.interval)
+        << " discovery_include_webinars=" << flag(d.include_webinars) << " discovery_filters="
+        << (d.include_subject.empty() ? 0 : 1) + (d.exclude_subject.empty() ? 0 : 1) +
+               (d.include_scheduler.empty() ? 0 : 1) + (d.exclude_scheduler.empty() ? 0 : 1)
+        << " discovery_max_meetings=" << d.max_meetings
+        << " discovery_webhook=" << (d.webhook ? logfmtValue(d.webhook->path) : "off");
   }
   return out.str();
 }

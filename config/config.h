@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <iosfwd>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -91,6 +92,29 @@ struct ShardingConfig {
   std::size_t count = 1;  ///< replicas; 1 = this process runs every meeting
 };
 
+/// `discovery.webhook:` — the optional receiver of Huawei's signed enterprise event push.
+struct WebhookConfig {
+  std::string path;           ///< where the exporter's listener accepts `POST`s, e.g. `/webhook`
+  std::string subscriber_id;  ///< the `appID` Huawei sends (the subscription's subscriberId)
+  Secret subscriber_key;      ///< the HMAC key; from subscriber_key, subscriber_key_file or ${VAR}
+};
+
+/// `discovery:` — enterprise mode: find running meetings with an App ID instead of listing them.
+struct DiscoveryConfig {
+  std::string app_id;  ///< the enterprise App ID (logs in as the default administrator)
+  Secret app_key;      ///< from app_key_file, or app_key (usually `${VAR}`)
+  std::chrono::milliseconds interval = std::chrono::seconds(30);  ///< > 0
+  bool include_webinars = true;
+  /// ECMAScript regular expressions matched anywhere in the subject / scheduler name; empty =
+  /// no filter. A meeting is watched when it matches every include and no exclude.
+  std::string include_subject;
+  std::string exclude_subject;
+  std::string include_scheduler;
+  std::string exclude_scheduler;
+  std::size_t max_meetings = 0;  ///< at most this many discovered meetings at once; 0 = no limit
+  std::optional<WebhookConfig> webhook;  ///< empty: no webhook receiver
+};
+
 /// The whole config file. A default-constructed Config is the built-in default (no meetings).
 struct Config {
   ApiConfig api;
@@ -98,6 +122,7 @@ struct Config {
   MetricsConfig metrics;
   std::vector<MeetingConfig> meetings;  ///< may be empty (demo and discovery modes)
   ShardingConfig sharding;
+  std::optional<DiscoveryConfig> discovery;  ///< empty: no discovery (static meetings only)
   /// Problems that do not stop loading, one sentence each, for the caller to log as warnings
   /// (loadConfigFile: a plain password in a file that group or others may read). Never
   /// contains a password. Not compared by operator==.
@@ -111,6 +136,8 @@ bool operator==(const PoorNetworkConfig& a, const PoorNetworkConfig& b);
 bool operator==(const MetricsConfig& a, const MetricsConfig& b);
 bool operator==(const MeetingConfig& a, const MeetingConfig& b);
 bool operator==(const ShardingConfig& a, const ShardingConfig& b);
+bool operator==(const WebhookConfig& a, const WebhookConfig& b);
+bool operator==(const DiscoveryConfig& a, const DiscoveryConfig& b);
 bool operator==(const Config& a, const Config& b);
 inline bool operator!=(const ApiConfig& a, const ApiConfig& b) { return !(a == b); }
 inline bool operator!=(const SessionConfig& a, const SessionConfig& b) { return !(a == b); }
@@ -118,6 +145,8 @@ inline bool operator!=(const PoorNetworkConfig& a, const PoorNetworkConfig& b) {
 inline bool operator!=(const MetricsConfig& a, const MetricsConfig& b) { return !(a == b); }
 inline bool operator!=(const MeetingConfig& a, const MeetingConfig& b) { return !(a == b); }
 inline bool operator!=(const ShardingConfig& a, const ShardingConfig& b) { return !(a == b); }
+inline bool operator!=(const WebhookConfig& a, const WebhookConfig& b) { return !(a == b); }
+inline bool operator!=(const DiscoveryConfig& a, const DiscoveryConfig& b) { return !(a == b); }
 inline bool operator!=(const Config& a, const Config& b) { return !(a == b); }
 
 /// A bad config. The message starts with the key path (`meetings[1].host_password_file: …`,
@@ -134,11 +163,12 @@ class ConfigError : public std::runtime_error {
 /// concurrently with setenv().
 Config loadConfigFile(const std::string& path);
 
-/// Parses and validates config text. Relative `ca_file` / `host_password_file` paths resolve
-/// against `base_dir` (empty: the current directory). `${VAR}` is replaced by the environment
-/// variable VAR in the string keys (api.url, api.ca_file, meetings[].id, host_password,
-/// host_password_file); `$$` is a literal `$`, any other `$` stays as it is; one pass, no
-/// recursion. A password file's trailing newlines are stripped. Throws ConfigError.
+/// Parses and validates config text. Relative `ca_file` / `host_password_file` /
+/// `app_key_file` / `subscriber_key_file` paths resolve against `base_dir` (empty: the current
+/// directory). `${VAR}` is replaced by the environment variable VAR in the string keys (api.url,
+/// api.ca_file, meetings[].id, host_password, host_password_file and every string under
+/// `discovery`); `$$` is a literal `$`, any other `$` stays as it is; one pass, no recursion. A
+/// secret file's trailing newlines are stripped. Throws ConfigError.
 Config loadConfigText(const std::string& yaml, const std::string& base_dir);
 
 /// Parses a Prometheus duration: integers with units, largest first, each unit at most once

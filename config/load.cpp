@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <regex>
 #include <system_error>
 
 #include "config/config.h"
@@ -174,6 +175,30 @@ milliseconds positiveDuration(const Node& node, const std::string& path) {
   return d;
 }
 
+std::size_t positiveCount(const Node& node, const std::string& path) {
+  const std::string& text = scalar(node, path, "an integer");
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    fail(path, "expected an integer, got " + quote(text));
+  }
+  if (n < 1) fail(path, "must be at least 1, got " + text);
+  return static_cast<std::size_t>(n);
+}
+
+// Reads a secret file (a password or key): at most 64 KiB, trailing newlines stripped, not empty.
+Secret secretFile(const std::string& base_dir, const std::string& name, const std::string& path) {
+  const std::string file = resolvePath(base_dir, name);
+  std::string secret;
+  if (auto error = readFile(file, kMaxPasswordBytes, secret)) {
+    fail(path, "cannot read " + quote(file) + ": " + *error);
+  }
+  // Editors and `echo` add newlines that are never part of the secret.
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) fail(path, quote(file) + " is empty");
+  return Secret(std::move(secret));
+}
+
 void parseApi(const Node& node, const std::string& path, const std::string& base_dir,
               ApiConfig& api) {
   forEachKey(node, path, {"url", "ca_file", "insecure_skip_verify", "timeout"}, true,
@@ -283,14 +308,7 @@ void parseMetrics(const Node& node, const std::string& path, MetricsConfig& metr
                } else if (key == "participant_names") {
                  metrics.participant_names = boolValue(value, key_path);
                } else if (key == "max_participants_per_meeting") {
-                 const std::string& text = scalar(value, key_path, "an integer");
-                 std::int64_t n = 0;
-                 const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-                 if (ec != std::errc() || end != text.data() + text.size()) {
-                   fail(key_path, "expected an integer, got " + quote(text));
-                 }
-                 if (n < 1) fail(key_path, "must be at least 1, got " + text);
-                 metrics.max_participants_per_meeting = static_cast<std::size_t>(n);
+                 metrics.max_participants_per_meeting = positiveCount(value, key_path);
                } else if (key == "ended_meeting_retention") {
                  metrics.ended_meeting_retention = durationValue(value, key_path);
                } else {
@@ -385,20 +403,154 @@ void parseMeetings(const Node& node, const std::string& base_dir,
       fail(path, "set host_password or host_password_file, not both");
     }
     if (!password && !password_file) fail(path, "needs host_password or host_password_file");
-    if (password_file) {
-      const std::string file = resolvePath(base_dir, *password_file);
-      password.emplace();
-      if (auto error = readFile(file, kMaxPasswordBytes, *password)) {
-        fail(path + ".host_password_file", "cannot read " + quote(file) + ": " + *error);
-      }
-      // Editors and `echo` add newlines that are never part of the password.
-      while (!password->empty() && (password->back() == '\n' || password->back() == '\r')) {
-        password->pop_back();
-      }
-      if (password->empty()) fail(path + ".host_password_file", quote(file) + " is empty");
-    }
-    meetings.push_back(MeetingConfig{std::move(*id), Secret(std::move(*password)), literal});
+    Secret secret = password_file
+                        ? secretFile(base_dir, *password_file, path + ".host_password_file")
+                        : Secret(std::move(*password));
+    meetings.push_back(MeetingConfig{std::move(*id), std::move(secret), literal});
   }
+}
+
+const char* regexProblem(std::regex_constants::error_type code) {
+  namespace rc = std::regex_constants;
+  switch (code) {
+    case rc::error_brack:
+      return "unbalanced [ ]";
+    case rc::error_paren:
+      return "unbalanced ( )";
+    case rc::error_brace:
+      return "unbalanced { }";
+    case rc::error_badbrace:
+      return "invalid { } repeat";
+    case rc::error_badrepeat:
+      return "*, +, ? or { } repeats nothing";
+    case rc::error_escape:
+      return "invalid escape";
+    case rc::error_range:
+      return "invalid character range";
+    case rc::error_ctype:
+      return "invalid character class";
+    case rc::error_backref:
+      return "invalid back reference";
+    case rc::error_complexity:
+    case rc::error_stack:
+    case rc::error_space:
+      return "too complex";
+    default:
+      return "not a valid ECMAScript regular expression";
+  }
+}
+
+std::string regexValue(const Node& node, const std::string& path) {
+  std::string text = stringValue(node, path);
+  try {
+    std::regex compiled(text, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    fail(path, "invalid regular expression " + quote(text) + ": " + regexProblem(e.code()));
+  }
+  return text;
+}
+
+// One secret from either `key` (inline, usually ${VAR}) or `key`_file. Neither value is echoed.
+struct SecretSource {
+  std::optional<std::string> inline_value;
+  std::optional<std::string> file;
+};
+
+Secret resolveSecret(const SecretSource& source, const std::string& path, const std::string& key,
+                     const std::string& base_dir) {
+  if (source.inline_value && source.file) {
+    fail(path, "set " + key + " or " + key + "_file, not both");
+  }
+  if (!source.inline_value && !source.file) fail(path, "needs " + key + " or " + key + "_file");
+  if (source.file) return secretFile(base_dir, *source.file, path + "." + key + "_file");
+  return Secret(*source.inline_value);
+}
+
+// The non-empty string of a secret key or a secret file name.
+std::string nonEmpty(const Node& node, const std::string& path) {
+  std::string text = stringValue(node, path);
+  if (text.empty()) fail(path, "must not be empty");
+  return text;
+}
+
+WebhookConfig parseWebhook(const Node& node, const std::string& path, const std::string& base_dir) {
+  if (!node.IsMap()) {
+    fail(path, "expected a map with path, subscriber_id and subscriber_key_file, got " +
+                   kindOf(node, false));
+  }
+  WebhookConfig webhook;
+  std::optional<std::string> hook_path, subscriber_id;
+  SecretSource key;
+  forEachKey(node, path, {"path", "subscriber_id", "subscriber_key", "subscriber_key_file"}, false,
+             [&](const std::string& k, const Node& value, const std::string& key_path) {
+               if (k == "path") {
+                 hook_path = stringValue(value, key_path);
+                 if (hook_path->empty() || hook_path->front() != '/') {
+                   fail(key_path, "must start with '/', got " + quote(*hook_path));
+                 }
+                 if (*hook_path == "/" || hook_path->rfind("/-/", 0) == 0) {
+                   fail(key_path,
+                        "must not be / or start with /-/ (the exporter's own pages), got " +
+                            quote(*hook_path));
+                 }
+               } else if (k == "subscriber_id") {
+                 subscriber_id = nonEmpty(value, key_path);
+               } else if (k == "subscriber_key") {
+                 key.inline_value = nonEmpty(value, key_path);
+               } else {
+                 key.file = nonEmpty(value, key_path);
+               }
+             });
+  if (!hook_path) fail(path, "needs path");
+  if (!subscriber_id) fail(path, "needs subscriber_id");
+  webhook.path = std::move(*hook_path);
+  webhook.subscriber_id = std::move(*subscriber_id);
+  webhook.subscriber_key = resolveSecret(key, path, "subscriber_key", base_dir);
+  return webhook;
+}
+
+// `discovery` holds the App key: no scalar under it is echoed except durations and regexes.
+DiscoveryConfig parseDiscovery(const Node& node, const std::string& base_dir) {
+  const std::string path = "discovery";
+  if (!node.IsMap()) {
+    fail(path, "expected a map with app_id and app_key_file, got " + kindOf(node, false));
+  }
+  DiscoveryConfig discovery;
+  std::optional<std::string> app_id;
+  SecretSource key;
+  forEachKey(
+      node, path,
+      {"app_id", "app_key", "app_key_file", "interval", "include_webinars", "include_subject",
+       "exclude_subject", "include_scheduler", "exclude_scheduler", "max_meetings", "webhook"},
+      false, [&](const std::string& k, const Node& value, const std::string& key_path) {
+        if (k == "app_id") {
+          app_id = nonEmpty(value, key_path);
+        } else if (k == "app_key") {
+          key.inline_value = nonEmpty(value, key_path);
+        } else if (k == "app_key_file") {
+          key.file = nonEmpty(value, key_path);
+        } else if (k == "interval") {
+          discovery.interval = positiveDuration(value, key_path);
+        } else if (k == "include_webinars") {
+          discovery.include_webinars = boolValue(value, key_path);
+        } else if (k == "include_subject") {
+          discovery.include_subject = regexValue(value, key_path);
+        } else if (k == "exclude_subject") {
+          discovery.exclude_subject = regexValue(value, key_path);
+        } else if (k == "include_scheduler") {
+          discovery.include_scheduler = regexValue(value, key_path);
+        } else if (k == "exclude_scheduler") {
+          discovery.exclude_scheduler = regexValue(value, key_path);
+        } else if (k == "max_meetings") {
+          discovery.max_meetings = positiveCount(value, key_path);
+        } else {
+          discovery.webhook = parseWebhook(value, key_path, base_dir);
+        }
+      });
+  if (!app_id) fail(path, "needs app_id");
+  discovery.app_id = std::move(*app_id);
+  discovery.app_key = resolveSecret(key, path, "app_key", base_dir);
+  return discovery;
 }
 
 }  // namespace
@@ -438,7 +590,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
     throw ConfigError("YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  const std::string top_keys = "api, session, metrics, meetings, sharding";
+  const std::string top_keys = "api, session, metrics, meetings, sharding, discovery";
   if (documents.empty() || documents[0].IsNull()) {
     throw ConfigError("config is empty: expected a map with keys " + top_keys);
   }
@@ -452,7 +604,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
                       kindOf(root, false));
   }
   Config config;
-  forEachKey(root, "", {"api", "session", "metrics", "meetings", "sharding"}, false,
+  forEachKey(root, "", {"api", "session", "metrics", "meetings", "sharding", "discovery"}, false,
              [&](const std::string& key, const Node& value, const std::string& path) {
                if (key == "api") {
                  parseApi(value, path, base_dir, config.api);
@@ -462,8 +614,10 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
                  parseMetrics(value, path, config.metrics);
                } else if (key == "meetings") {
                  parseMeetings(value, base_dir, config.meetings);
-               } else {
+               } else if (key == "sharding") {
                  parseSharding(value, path, config.sharding);
+               } else {
+                 config.discovery = parseDiscovery(value, base_dir);
                }
              });
   return config;

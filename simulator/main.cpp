@@ -32,6 +32,10 @@ constexpr const char* kUsage = R"(usage: huawei_meeting_simulator [flags]
   --duration SECONDS     meetings end after this long (default 0 = never)
   --silence-timeout S    close connections without a client frame for S seconds (default 180)
   --max-connections N    concurrent WebSocket connections (default 512)
+  --app-key KEY          enable the enterprise management API (App ID login, meeting lists)
+  --app-id ID            its App ID (default hme-sim-app)
+  --scheduler NAME       meetings are scheduled by NAME instead of the administrator
+  --withhold-chair 0|1   hide the host password of meetings other users scheduled (default 0)
 )";
 
 /// A bad command line: reported with the usage text.
@@ -116,6 +120,15 @@ int run(int argc, char** argv) {
       options.silence_timeout = std::chrono::seconds(number(flag, value));
     } else if (flag == "--max-connections") {
       options.max_connections = static_cast<int>(number(flag, value));
+    } else if (flag == "--app-key") {
+      options.management.enabled = true;
+      options.management.app_key = value;
+    } else if (flag == "--app-id") {
+      options.management.app_id = value;
+    } else if (flag == "--scheduler") {
+      base.scheduler = value;
+    } else if (flag == "--withhold-chair") {
+      options.management.withhold_chair_for_others = number(flag, value) != 0;
     } else {
       usageError("unknown flag " + flag);
     }
@@ -164,6 +177,9 @@ int run(int argc, char** argv) {
     std::cout << "api url:   " << simulator.apiUrl() << "\n";
     if (!ca_file.empty()) {
       std::cout << "ca file:   " << ca_file << "\n";
+    }
+    if (options.management.enabled) {
+      std::cout << "app id:    " << options.management.app_id << " (key from --app-key)\n";
     }
     std::cout << "meetings:  " << meetings << " (IDs " << first_id << " to "
               << first_id + meetings - 1 << ", password from --password)\n"

@@ -135,6 +135,8 @@ Meeting::Meeting(MeetingSpec spec, std::uint64_t seed, std::int64_t now_ms)
   org_id_ = "org" + randomText(rng_, kHex, 12);
   if (spec_.started) {
     start(now_ms);
+  } else if (spec_.start_delay.count() > 0) {
+    next_start_ms_ = now_ms + spec_.start_delay.count();
   }
 }
 
@@ -300,6 +302,8 @@ void Meeting::start(std::int64_t now_ms) {
   started_ = true;
   state_ = "Created";
   start_ms_ = now_ms;
+  next_start_ms_ = 0;
+  ++runs_;
   end_ms_ = now_ms +
             (spec_.duration.count() > 0 ? spec_.duration.count() : std::int64_t{2} * 3600 * 1000);
   populate(now_ms);
@@ -312,6 +316,9 @@ std::vector<Push> Meeting::end(std::int64_t now_ms) {
   started_ = false;
   state_ = "Destroyed";
   end_ms_ = now_ms;
+  if (spec_.restart_after.count() > 0) {
+    next_start_ms_ = now_ms + spec_.restart_after.count();
+  }
   std::vector<Push> out{dynamicPush({}, now_ms)};
   participants_.clear();
   waiting_.clear();
@@ -321,6 +328,10 @@ std::vector<Push> Meeting::end(std::int64_t now_ms) {
 
 bool Meeting::dueToEnd(std::int64_t now_ms) const {
   return started_ && spec_.duration.count() > 0 && now_ms - start_ms_ >= spec_.duration.count();
+}
+
+bool Meeting::dueToStart(std::int64_t now_ms) const {
+  return !started_ && next_start_ms_ != 0 && now_ms >= next_start_ms_;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,13 @@ struct MeetingSpec {
   int interpreter_groups = 1;
   bool lively = true;  ///< stepped by the simulator's ticker; false: only by explicit step()
   std::chrono::milliseconds duration{0};  ///< ends this long after it starts; 0 = never
+  /// Management side: who scheduled it (`scheduserName`); empty = the enterprise administrator.
+  std::string scheduler;
+  bool webinar = false;  ///< listed by the webinar API instead of the online list
+  /// With `started` false: starts by itself this long after it is added; 0 = only startMeeting().
+  std::chrono::milliseconds start_delay{0};
+  /// Starts again this long after each end (a new occurrence); 0 = never.
+  std::chrono::milliseconds restart_after{0};
 };
 
 /// Ground truth about one meeting, for tests to compare against what a client derived.
@@ -116,6 +123,12 @@ class Meeting {
   std::vector<Push> end(std::int64_t now_ms);
   /// True when the spec's duration has passed since the run started.
   bool dueToEnd(std::int64_t now_ms) const;
+  /// True when a start_delay or restart_after has passed while not running.
+  bool dueToStart(std::int64_t now_ms) const;
+  /// When the current (or last) run started, Unix ms.
+  std::int64_t startMs() const { return start_ms_; }
+  /// How many runs have started so far (the current one included).
+  std::uint64_t runs() const { return runs_; }
 
   /// The full (msgMode 0) push of `type`, or nullopt for types with no defined state
   /// (NetworkQualityNotify: payload unknown; RealTimeSubtitleNotify: captions are events).
@@ -228,6 +241,8 @@ class Meeting {
   std::string org_id_;
   std::int64_t start_ms_ = 0;
   std::int64_t end_ms_ = 0;
+  std::int64_t next_start_ms_ = 0;  // 0: no automatic start pending
+  std::uint64_t runs_ = 0;
   std::int64_t version_ = 0;  // incremental pushes: an increasing counter per meeting
   std::uint64_t name_counter_ = 0;
   std::uint64_t tel_counter_ = 0;

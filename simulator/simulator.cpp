@@ -238,7 +238,13 @@ struct Simulator::Impl {
   explicit Impl(SimulatorOptions opts)
       : options(std::move(opts)),
         token_rng(std::random_device{}()),
-        silence_timeout_ms(options.silence_timeout.count()) {}
+        silence_timeout_ms(options.silence_timeout.count()) {
+    if (options.management.enabled) {
+      remember(options.management.app_key);
+    }
+    management = std::make_unique<Management>(
+        options.management, [this] { return conferenceViews(); }, [this] { changed(); });
+  }
 
   SimulatorOptions options;
 
@@ -272,6 +278,44 @@ struct Simulator::Impl {
   mutable std::mutex change_mutex;
   mutable std::condition_variable change_cv;
   std::uint64_t generation = 0;  // guarded by change_mutex
+
+  // Last, so it is destroyed first: its webhook thread and reader use the members above.
+  std::unique_ptr<Management> management;
+
+  // Requires `mutex`.
+  static ConferenceView viewOf(const Meeting& meeting) {
+    ConferenceView view;
+    view.meeting_id = meeting.spec().meeting_id;
+    view.conf_uuid = conferenceUuid(view.meeting_id, meeting.runs());
+    view.subject = meeting.spec().title;
+    view.scheduler = meeting.spec().scheduler;
+    view.webinar = meeting.spec().webinar;
+    view.host_password = meeting.spec().host_password;
+    view.guest_password = meeting.guestPassword();
+    view.start_ms = meeting.startMs();
+    view.participants = meeting.truth().participants;
+    return view;
+  }
+
+  std::vector<ConferenceView> conferenceViews() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::vector<ConferenceView> views;
+    for (const auto& [meeting_id, meeting] : meetings) {
+      if (meeting->started()) {
+        views.push_back(viewOf(*meeting));
+      }
+    }
+    return views;
+  }
+
+  // Requires `mutex`.
+  void startLocked(Meeting& meeting, std::int64_t now) {
+    if (meeting.started()) {
+      return;
+    }
+    meeting.start(now);
+    management->meetingStarted(viewOf(meeting));
+  }
 
   void changed() {
     {
@@ -369,7 +413,9 @@ struct Simulator::Impl {
     if (it == meetings.end() || !it->second->started()) {
       return;
     }
+    const ConferenceView view = viewOf(*it->second);
     deliver(meeting_id, it->second->end(nowMs()));
+    management->meetingEnded(view);
     for (const auto& connection : connectionsOf(meeting_id)) {
       connection->live = false;
       connection->post({Outbound::Kind::Close, "meeting ended", WebSocket::WS_NORMAL_CLOSE});
@@ -408,6 +454,8 @@ struct Simulator::Impl {
         handleWsToken(request, response, uri);
       } else if (path == "/cms/open/websocket/confctl/increment/conn") {
         handleUpgrade(request, response, uri);
+      } else if (management->handles(path)) {
+        management->handle(request, response, uri);
       } else {
         {
           std::lock_guard<std::mutex> lock(mutex);
@@ -912,6 +960,9 @@ struct Simulator::Impl {
           if (meeting->dueToEnd(now)) {
             endLocked(meeting_id);
           }
+          if (meeting->dueToStart(now)) {
+            startLocked(*meeting, now);
+          }
         }
         if (tick.count() > 0 && SteadyClock::now() >= next_step) {
           for (auto& [meeting_id, meeting] : meetings) {
@@ -963,6 +1014,9 @@ void Simulator::addMeeting(const MeetingSpec& spec) {
     impl_->remember(spec.host_password);
     impl_->remember(meeting->guestPassword());
     impl_->observations[spec.meeting_id];
+    if (meeting->started()) {
+      impl_->management->meetingStarted(Impl::viewOf(*meeting));
+    }
     impl_->meetings.emplace(spec.meeting_id, std::move(meeting));
   }
   impl_->changed();
@@ -1050,6 +1104,8 @@ std::string Simulator::apiUrl() const { return "https://" + impl_->hostPort(impl
 
 std::string Simulator::wsUrl() const { return impl_->wsUrl(); }
 
+Management& Simulator::management() { return *impl_->management; }
+
 std::vector<std::string> Simulator::meetingIds() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::vector<std::string> ids;
@@ -1088,7 +1144,7 @@ bool Simulator::startMeeting(const std::string& meeting_id) {
     if (it == impl_->meetings.end()) {
       return false;
     }
-    it->second->start(nowMs());
+    impl_->startLocked(*it->second, nowMs());
   }
   impl_->changed();
   return true;

@@ -1,7 +1,8 @@
 #pragma once
 /// A faithful local Huawei Cloud Meeting server (protocol.md): one HTTPS port serving the two
-/// token calls and the WSS push channel, a seeded scenario that keeps the meetings lively, fault
-/// hooks and observations for tests. Used in-process by the exporter's `--demo` mode and by the
+/// token calls and the WSS push channel (plus, when enabled, the management API of
+/// discovery.md), a seeded scenario that keeps the meetings lively, fault hooks and
+/// observations for tests. Used in-process by the exporter's `--demo` mode and by the
 /// integration tests, and standalone by `huawei_meeting_simulator`.
 ///
 /// Every public method is thread-safe.
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "simulator/management.h"
 #include "simulator/meeting.h"
 
 namespace hme::simulator {
@@ -45,6 +47,7 @@ struct SimulatorOptions {
   int subscribe_failure_code = 111070004;  ///< `returnCode` of a refused Subscribe
   int max_connections = 512;               ///< server threads; each open WebSocket holds one
   int max_client_frame_bytes = 65536;      ///< larger client frames close the connection
+  ManagementOptions management;            ///< enterprise management API (off by default)
 };
 
 /// Which token endpoint a refusal applies to.
@@ -121,6 +124,8 @@ class Simulator {
   std::string wsUrl() const;
   /// IDs of all meetings, sorted.
   std::vector<std::string> meetingIds() const;
+  /// The management side (enterprise API, webhooks): its switches and observations.
+  Management& management();
 
   // --- Scenario ------------------------------------------------------------------------------
 

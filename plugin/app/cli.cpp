@@ -67,6 +67,9 @@ const std::vector<FlagSpec>& flagSpecs() {
        }},
       {"demo", nullptr, "run against the built-in meeting simulator (no account needed)",
        [](CommandLine& c, const std::string&) { c.demo = true; }},
+      {"demo.enterprise", nullptr,
+       "like --demo, in enterprise mode: meetings are discovered as they start and end",
+       [](CommandLine& c, const std::string&) { c.demo = c.demo_enterprise = true; }},
       {"telegraf.execd", nullptr,
        "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF, "
        "logs with E!/W!/I!/D! prefixes; no HTTP listener unless --web.listen-address is given",

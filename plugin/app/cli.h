@@ -19,7 +19,8 @@ struct CommandLine {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool demo = false;
-  bool telegraf_execd = false;  ///< serve expositions on stdout, one per stdin line
+  bool demo_enterprise = false;  ///< --demo.enterprise (implies demo): meetings are discovered
+  bool telegraf_execd = false;   ///< serve expositions on stdout, one per stdin line
   bool check_config = false;
   bool version = false;
   bool help = false;

@@ -73,6 +73,7 @@ Exporter::Exporter(std::function<config::Config()> load_config, std::string vers
       collector_(std::make_shared<metrics::Collector>(store_, std::move(version_label),
                                                       std::move(revision_label))),
       supervisor_(store_),
+      discovery_(supervisor_),
       telemetry_path_(std::move(telemetry_path)) {}
 
 Exporter::~Exporter() { stop(); }
@@ -93,6 +94,7 @@ void Exporter::applyConfig(const config::Config& config) {
   store_->setReduceOptions(reduceOptions(config.metrics));
   collector_->setOptions(renderOptions(config.metrics));
   supervisor_.apply(config);
+  discovery_.apply(config);
   store_->setConfigReload(true, std::chrono::system_clock::now());
 }
 
@@ -112,9 +114,16 @@ std::pair<bool, std::string> Exporter::reload() {
   }
 }
 
-void Exporter::stop() { supervisor_.stopAll(); }
+void Exporter::stop() {
+  discovery_.stop();
+  supervisor_.stopAll();
+}
 
-std::string Exporter::renderMetrics() const { return collector_->renderText(); }
+std::string Exporter::renderMetrics() const {
+  std::string text = collector_->renderText();
+  text += metrics::renderText(discovery_.collect());
+  return text;
+}
 
 std::pair<bool, std::string> Exporter::readiness() const {
   std::size_t subscribed = 0;
@@ -185,7 +194,7 @@ std::string Exporter::renderStatusPage() const {
     html << "</td></tr>\n";
   }
   if (summaries.empty()) html << "<tr><td colspan=\"8\">No meetings configured.</td></tr>\n";
-  html << "</tbody></table>\n</body></html>\n";
+  html << "</tbody></table>\n" << discovery_.statusHtml() << "</body></html>\n";
   return html.str();
 }
 
@@ -291,7 +300,7 @@ int runExporter(const CommandLine& command_line) {
   std::function<config::Config()> load_config;
   if (command_line.demo) {
     try {
-      demo = std::make_unique<Demo>();
+      demo = std::make_unique<Demo>(command_line.demo_enterprise);
     } catch (const std::exception& e) {
       log::error("cannot start the demo simulator", {{"err", e.what()}});
       return kExitBadConfig;
@@ -331,6 +340,7 @@ int runExporter(const CommandLine& command_line) {
     handlers.render_status_html = [&exporter] { return exporter.renderStatusPage(); };
     handlers.reload = [&exporter] { return exporter.reload(); };
     handlers.ready = [&exporter] { return exporter.readiness(); };
+    addWebhookRoute(handlers, exporter.discovery());
     try {
       server = std::make_unique<web::WebServer>(web_options, handlers);
     } catch (const std::exception& e) {
@@ -343,6 +353,10 @@ int runExporter(const CommandLine& command_line) {
     } catch (const web::BindError& e) {
       log::error("cannot listen", {{"address", e.address()}, {"err", e.what()}});
       return kExitCannotBind;
+    }
+    // The demo's simulator posts its webhooks over plain HTTP on loopback.
+    if (demo && !web_config.tls && !server->boundAddresses().empty()) {
+      demo->connectWebhook(server->boundAddresses().front());
     }
     const std::string scheme = web_config.tls ? "https://" : "http://";
     for (const auto& address : server->boundAddresses()) {

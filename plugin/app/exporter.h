@@ -14,6 +14,7 @@
 #include "metrics/collector.h"
 #include "metrics/store.h"
 #include "plugin/app/cli.h"
+#include "plugin/app/discovery_wiring.h"
 #include "plugin/app/supervisor.h"
 
 namespace hme::app {
@@ -51,6 +52,8 @@ class Exporter {
 
   /// The store (for tests).
   const metrics::MeetingStore& store() const { return *store_; }
+  /// Enterprise mode: discovery and the webhook receiver.
+  DiscoveryWiring& discovery() { return discovery_; }
 
  private:
   void applyConfig(const config::Config& config);
@@ -59,6 +62,7 @@ class Exporter {
   std::shared_ptr<metrics::MeetingStore> store_;
   std::shared_ptr<metrics::Collector> collector_;
   Supervisor supervisor_;
+  DiscoveryWiring discovery_;  // after supervisor_: it feeds it and stops first
   std::string telemetry_path_;
   std::mutex reload_mutex_;
   bool started_ = false;

@@ -1,5 +1,6 @@
 #include "plugin/app/supervisor.h"
 
+#include <algorithm>
 #include <functional>
 #include <random>
 
@@ -16,8 +17,12 @@ std::uint64_t seedFor(const std::string& meeting_id) {
 
 // Stops runners in parallel: every one is asked first, then each is joined.
 void stopRunners(std::vector<std::unique_ptr<MeetingRunner>>& runners) {
-  for (auto& runner : runners) runner->requestStop();
-  for (auto& runner : runners) runner->join();
+  for (auto& runner : runners) {
+    runner->requestStop();
+  }
+  for (auto& runner : runners) {
+    runner->join();
+  }
 }
 
 }  // namespace
@@ -51,61 +56,182 @@ void Supervisor::apply(const config::Config& config) {
         config.api.url, transport::TlsOptions{config.api.ca_file, config.api.insecure_skip_verify},
         config.api.timeout);
   }
-
-  // Sharded: this replica runs only its share; the others run the rest (config/shard.h).
-  std::map<std::string, const config::MeetingConfig*> wanted;
-  for (const auto& meeting : config.meetings) {
-    if (config::ownsMeeting(config.sharding, meeting.id)) wanted[meeting.id] = &meeting;
-  }
   if (config.sharding.count > 1) {
+    const auto owned = std::count_if(
+        config.meetings.begin(), config.meetings.end(),
+        [&](const auto& meeting) { return config::ownsMeeting(config.sharding, meeting.id); });
     log::info("sharding", {{"shard", std::to_string(config.sharding.index) + "/" +
                                          std::to_string(config.sharding.count)},
-                           {"meetings_owned", std::to_string(wanted.size())},
+                           {"meetings_owned", std::to_string(owned)},
                            {"meetings_configured", std::to_string(config.meetings.size())}});
+  }
+  current_ = config;
+  rest_ = std::move(rest);
+  reconcileLocked(connection_settings_changed, rest_);
+  sweepDroppedLocked();
+}
+
+std::vector<discovery::MeetingKey> Supervisor::setDiscovered(
+    const std::vector<discovery::WatchedMeeting>& meetings) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!current_) {
+    return {};
+  }
+  // A discovered meeting whose session saw the meeting end is not retried (unlike a configured
+  // one): it is dropped even if the list still shows it.
+  std::vector<discovery::MeetingKey> ended;
+  for (const auto& [meeting_id, runner] : runners_) {
+    if (runner.is_static) {
+      continue;
+    }
+    bool has_ended = false;
+    store_->visit(meeting_id, [&](const metrics::MeetingState& state) {
+      has_ended = state.session.state == metrics::SessionState::Ended;
+    });
+    if (has_ended) {
+      ended.emplace_back(meeting_id, runner.conf_uuid);
+    }
+  }
+  discovered_.clear();
+  for (const auto& meeting : meetings) {
+    const discovery::MeetingKey key{meeting.meeting_id, meeting.conf_uuid};
+    if (std::find(ended.begin(), ended.end(), key) != ended.end()) {
+      continue;
+    }
+    discovered_.emplace(meeting.meeting_id, meeting);
+  }
+  reconcileLocked(false, rest_);
+  sweepDroppedLocked();
+  return ended;
+}
+
+void Supervisor::clearDiscovered() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!current_) {
+    return;
+  }
+  discovered_.clear();
+  reconcileLocked(false, rest_);
+  for (const auto& [meeting_id, at] : dropped_) {
+    if (runners_.count(meeting_id) == 0) {
+      store_->removeMeeting(meeting_id);
+    }
+  }
+  dropped_.clear();
+}
+
+void Supervisor::reconcileLocked(bool restart_all,
+                                 const std::shared_ptr<const transport::RestClient>& rest) {
+  struct Wanted {
+    config::MeetingConfig meeting;
+    std::string conf_uuid;
+    bool is_static = false;
+  };
+  std::map<std::string, Wanted> wanted;
+  // Sharded: this replica runs only its share of both kinds; the others run the rest
+  // (config/shard.h).
+  for (const auto& meeting : current_->meetings) {
+    if (config::ownsMeeting(current_->sharding, meeting.id))
+      wanted[meeting.id] = {meeting, "", true};
+  }
+  for (const auto& [meeting_id, meeting] : discovered_) {
+    if (!config::ownsMeeting(current_->sharding, meeting_id)) continue;
+    Wanted& entry = wanted[meeting_id];
+    entry.meeting = {meeting_id, meeting.host_password};
+    entry.conf_uuid = meeting.conf_uuid;
   }
 
   std::vector<std::unique_ptr<MeetingRunner>> stopping;
-  std::vector<std::string> removed;
+  std::vector<std::string> removed;  // configured meetings gone from the config: series go now
+  std::vector<std::string> dropped;  // discovered meetings gone: series stay as ended a while
   for (auto it = runners_.begin(); it != runners_.end();) {
     const auto found = wanted.find(it->first);
-    const bool keep = !connection_settings_changed && found != wanted.end() &&
-                      *found->second == it->second->meeting();
+    const bool keep = !restart_all && found != wanted.end() &&
+                      found->second.meeting == it->second.runner->meeting() &&
+                      found->second.conf_uuid == it->second.conf_uuid;
     if (keep) {
+      it->second.is_static = found->second.is_static;
       ++it;
       continue;
     }
-    if (found == wanted.end()) removed.push_back(it->first);
-    stopping.push_back(std::move(it->second));
+    if (found == wanted.end()) {
+      (it->second.is_static ? removed : dropped).push_back(it->first);
+    }
+    stopping.push_back(std::move(it->second.runner));
     it = runners_.erase(it);
   }
   stopRunners(stopping);
+  const auto now = std::chrono::system_clock::now();
   for (const auto& meeting_id : removed) {
     store_->removeMeeting(meeting_id);
     log::info("meeting removed", {{"meeting_id", meeting_id}});
   }
+  for (const auto& meeting_id : dropped) {
+    // Marked ended (unless the session saw the end itself), so the series show it and go after
+    // the retention like those of any ended meeting.
+    bool already_ended = false;
+    store_->visit(meeting_id, [&](const metrics::MeetingState& state) {
+      already_ended = state.session.state == metrics::SessionState::Ended;
+    });
+    if (!already_ended) {
+      store_->apply(meeting_id, metrics::Event{now, metrics::SessionStateChanged{
+                                                        metrics::SessionState::Ended, false}});
+    }
+    dropped_[meeting_id] = now;
+    log::info("discovered meeting dropped", {{"meeting_id", meeting_id}});
+  }
 
-  const RunnerSettings settings = runnerSettings(config);
-  for (const auto& meeting : config.meetings) {
-    if (wanted.count(meeting.id) == 0 || runners_.count(meeting.id) != 0) continue;
-    if (store_->addMeeting(meeting.id, std::chrono::system_clock::now())) {
-      log::info("meeting added", {{"meeting_id", meeting.id}});
+  const RunnerSettings settings = runnerSettings(*current_);
+  for (const auto& [meeting_id, entry] : wanted) {
+    if (runners_.count(meeting_id) != 0) {
+      continue;
+    }
+    dropped_.erase(meeting_id);
+    if (store_->addMeeting(meeting_id, now)) {
+      log::info(entry.is_static ? "meeting added" : "discovered meeting added",
+                {{"meeting_id", meeting_id}});
+    } else if (!entry.is_static) {
+      // The series of an earlier occurrence may still say `ended`: this one is connecting, and
+      // must not be taken for ended before its session reports anything.
+      store_->apply(meeting_id, metrics::Event{now, metrics::SessionStateChanged{
+                                                        metrics::SessionState::Connecting, false}});
     }
     auto runner =
-        std::make_unique<MeetingRunner>(meeting, rest, settings, store_, seedFor(meeting.id));
+        std::make_unique<MeetingRunner>(entry.meeting, rest, settings, store_, seedFor(meeting_id));
     runner->start();
-    runners_.emplace(meeting.id, std::move(runner));
+    runners_.emplace(meeting_id, Runner{std::move(runner), entry.conf_uuid, entry.is_static});
   }
-  rest_ = std::move(rest);
-  current_ = config;
+}
+
+void Supervisor::sweepDroppedLocked() {
+  const auto now = std::chrono::system_clock::now();
+  const auto retention = current_->metrics.ended_meeting_retention;
+  for (auto it = dropped_.begin(); it != dropped_.end();) {
+    if (runners_.count(it->first) == 0 && now >= it->second + retention) {
+      store_->removeMeeting(it->first);
+      it = dropped_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Supervisor::stopAll() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::unique_ptr<MeetingRunner>> stopping;
-  for (auto& entry : runners_) stopping.push_back(std::move(entry.second));
+  for (auto& entry : runners_) {
+    stopping.push_back(std::move(entry.second.runner));
+  }
   runners_.clear();
   stopRunners(stopping);
-  for (const auto& runner : stopping) store_->removeMeeting(runner->meetingId());
+  for (const auto& runner : stopping) {
+    store_->removeMeeting(runner->meetingId());
+  }
+  for (const auto& [meeting_id, at] : dropped_) {
+    store_->removeMeeting(meeting_id);
+  }
+  dropped_.clear();
+  discovered_.clear();
   current_.reset();
 }
 
@@ -113,7 +239,7 @@ std::vector<RunnerStatus> Supervisor::status() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<RunnerStatus> result;
   for (const auto& [meeting_id, runner] : runners_) {
-    result.push_back({meeting_id, runner->statusText()});
+    result.push_back({meeting_id, runner.runner->statusText()});
   }
   return result;
 }

@@ -134,6 +134,33 @@ class Router {
         authenticator_(std::move(authenticator)),
         headers_(options.web_config.headers) {}
 
+  /// The body limit of an extra route claiming `path`, if any.
+  std::optional<std::size_t> extraRouteLimit(const std::string& path) const {
+    if (!handlers_.extra_route_body_limit || path == telemetry_path_ || path == "/" ||
+        path.rfind("/-/", 0) == 0) {
+      return std::nullopt;
+    }
+    Reply failure;
+    auto limit = guarded(
+        "error routing the request", [&] { return handlers_.extra_route_body_limit(path); },
+        failure);
+    return limit ? *limit : std::nullopt;
+  }
+
+  Reply extraRoute(ExtraRequest request) {
+    Reply failure;
+    auto answer = guarded(
+        "error answering the request", [&] { return handlers_.extra_route(request); }, failure);
+    if (!answer) {
+      return failure;
+    }
+    Reply r;
+    r.status = static_cast<Status>(answer->status);
+    r.content_type = answer->content_type;
+    r.body = std::move(answer->body);
+    return r;
+  }
+
   // The configured headers go on every answer, a 401 included (as in exporter-toolkit).
   const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
 
@@ -226,6 +253,33 @@ class Router {
   std::mutex reload_mutex_;
 };
 
+// Reads a body of at most `limit` bytes; nullopt (and the connection is not kept alive) if it is
+// larger. A declared body up to 16 times the limit is read and dropped first, so the client sees
+// the 413 instead of a connection reset in the middle of its upload.
+std::optional<std::string> readRequestBody(net::HTTPServerRequest& request,
+                                           net::HTTPServerResponse& response, std::size_t limit) {
+  if (request.hasContentLength() &&
+      request.getContentLength64() > static_cast<Poco::Int64>(limit)) {
+    response.setKeepAlive(false);
+    if (request.getContentLength64() <= static_cast<Poco::Int64>(16 * limit)) {
+      request.stream().ignore(static_cast<std::streamsize>(request.getContentLength64()));
+    }
+    return std::nullopt;
+  }
+  std::string body;
+  char chunk[4096];
+  std::istream& in = request.stream();
+  while (body.size() <= limit && in) {
+    in.read(chunk, sizeof chunk);
+    body.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
+  if (body.size() > limit) {
+    response.setKeepAlive(false);
+    return std::nullopt;
+  }
+  return body;
+}
+
 void dropRequestBody(net::HTTPServerRequest& request, net::HTTPServerResponse& response) {
   if (request.getChunkedTransferEncoding()) {
     response.setKeepAlive(false);
@@ -244,12 +298,21 @@ class RequestHandler : public net::HTTPRequestHandler {
 
   void handleRequest(net::HTTPServerRequest& request, net::HTTPServerResponse& response) override {
     try {
-      dropRequestBody(request, response);
       Reply reply;
       try {
-        reply = router_.route(request.getMethod(), Poco::URI(request.getURI()).getPath(),
-                              request.get("Accept-Encoding", ""), request.get("Authorization", ""));
+        const std::string path = Poco::URI(request.getURI()).getPath();
+        if (const auto limit = router_.extraRouteLimit(path)) {
+          // A claimed route authenticates its requests itself: no basic auth here.
+          auto body = readRequestBody(request, response, *limit);
+          reply = body ? router_.extraRoute({request.getMethod(), path, std::move(*body)})
+                       : text(Status::HTTP_REQUEST_ENTITY_TOO_LARGE, "413 request too large\n");
+        } else {
+          dropRequestBody(request, response);
+          reply = router_.route(request.getMethod(), path, request.get("Accept-Encoding", ""),
+                                request.get("Authorization", ""));
+        }
       } catch (const Poco::SyntaxException&) {
+        dropRequestBody(request, response);
         reply = text(Status::HTTP_BAD_REQUEST, "400 bad request\n");
       }
       response.setStatusAndReason(reply.status);
@@ -433,6 +496,9 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers) {
   }
   if (!handlers.ready) {
     throw std::invalid_argument("web: ready is required");
+  }
+  if (handlers.extra_route_body_limit && !handlers.extra_route) {
+    throw std::invalid_argument("web: extra_route is required with extra_route_body_limit");
   }
   if (options.max_threads <= 0 || options.max_queued <= 0 || options.request_timeout.count() <= 0 ||
       options.keep_alive_timeout.count() <= 0) {

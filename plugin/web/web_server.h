@@ -7,6 +7,7 @@
 ///   /-/healthy        GET|HEAD  200 "Healthy"
 ///   /-/ready          GET|HEAD  200 or 503, body from the callback
 ///   /-/reload         POST      200 or 500, body from the callback; other methods 405
+///   a claimed path    any       from the optional extra route (e.g. the webhook receiver)
 ///   anything else               404
 ///
 /// With WebOptions::web_config (`--web.config.file`) the listeners serve HTTPS, every response
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -52,10 +54,24 @@ struct WebOptions {
   std::shared_ptr<BasicAuthenticator> authenticator;
 };
 
-/// The callbacks behind the endpoints. All are required. They are called from the server's
-/// worker threads, possibly concurrently (except reload, which the server serialises), so they
-/// must be thread-safe. An exception thrown by one becomes a 500 with a generic text (the
-/// exception's message is logged, not sent).
+/// A request on a path claimed by WebHandlers::extra_route_body_limit.
+struct ExtraRequest {
+  std::string method;
+  std::string path;
+  std::string body;  ///< the raw request body (at most the claimed limit)
+};
+
+/// The answer to an ExtraRequest.
+struct ExtraReply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+/// The callbacks behind the endpoints. All are required except the extra route pair. They are
+/// called from the server's worker threads, possibly concurrently (except reload, which the server
+/// serialises), so they must be thread-safe. An exception thrown by one becomes a 500 with a
+/// generic text (the exception's message is logged, not sent).
 struct WebHandlers {
   /// The Prometheus text exposition (format 0.0.4).
   std::function<std::string()> render_metrics;
@@ -65,6 +81,14 @@ struct WebHandlers {
   std::function<std::pair<bool, std::string>()> reload;
   /// {true, text} → 200, {false, text} → 503; the text is the body.
   std::function<std::pair<bool, std::string>()> ready;
+  /// Optional: claims a path the server does not serve itself (e.g. a webhook receiver) by
+  /// returning the largest request body it accepts; nullopt leaves it to the server (404). Paths
+  /// the server serves itself are never offered. A claimed route authenticates its requests
+  /// itself (e.g. by a signature): access rules of the server must not apply to it.
+  std::function<std::optional<std::size_t>(const std::string& path)> extra_route_body_limit;
+  /// Answers a request on a claimed path; required with extra_route_body_limit. A body above the
+  /// limit is answered 413 without a call.
+  std::function<ExtraReply(const ExtraRequest& request)> extra_route;
 };
 
 /// A listen address could not be bound (in use, not local, host not resolvable, …).

@@ -78,8 +78,10 @@ BOOST_AUTO_TEST_SUITE(config)
 
 BOOST_AUTO_TEST_CASE(each_invalid_fixture_fails_with_its_exact_message) {
   unsetenv("HME_TEST_UNSET_PASSWORD");
+  unsetenv("HME_TEST_UNSET_APP_KEY");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"unknown-key", "colour: unknown key (allowed: api, session, metrics, meetings, sharding)"},
+      {"unknown-key",
+       "colour: unknown key (allowed: api, session, metrics, meetings, sharding, discovery)"},
       {"unknown-key-nested",
        "metrics.poor_network.loss: unknown key (allowed: packet_loss_ratio, rtt, jitter)"},
       {"unknown-key-meeting",
@@ -140,11 +142,41 @@ BOOST_AUTO_TEST_CASE(each_invalid_fixture_fails_with_its_exact_message) {
       {"max-participants", "metrics.max_participants_per_meeting: must be at least 1, got 0"},
       {"packet-loss", "metrics.poor_network.packet_loss_ratio: must be between 0 and 1, got 1.5"},
       {"not-a-map",
-       "config must be a map with keys api, session, metrics, meetings, sharding, got a list"},
+       "config must be a map with keys api, session, metrics, meetings, sharding, discovery, got a "
+       "list"},
       {"empty",
-       "config is empty: expected a map with keys api, session, metrics, meetings, sharding"},
+       "config is empty: expected a map with keys api, session, metrics, meetings, sharding, "
+       "discovery"},
       {"syntax", "YAML syntax error at line 3, column 8: end of sequence flow not found"},
       {"two-documents", "config must be one YAML document, found 2"},
+      {"discovery-not-map",
+       "discovery: expected a map with app_id and app_key_file, got a single value"},
+      {"discovery-no-app-id", "discovery: needs app_id"},
+      {"discovery-no-key", "discovery: needs app_key or app_key_file"},
+      {"discovery-key-both", "discovery: set app_key or app_key_file, not both"},
+      {"discovery-key-file-missing", "discovery.app_key_file: cannot read \"" + kDir +
+                                         "/no-such-app-key\": No such file or directory"},
+      {"discovery-key-env-unset",
+       "discovery.app_key: environment variable HME_TEST_UNSET_APP_KEY is not set"},
+      {"discovery-interval-zero", "discovery.interval: must be positive, got 0s"},
+      {"discovery-regex",
+       "discovery.include_subject: invalid regular expression \"[a-z\": unbalanced [ ]"},
+      {"discovery-max-meetings", "discovery.max_meetings: must be at least 1, got 0"},
+      {"discovery-unknown-key",
+       "discovery.filters: unknown key (allowed: app_id, app_key, app_key_file, interval, "
+       "include_webinars, include_subject, exclude_subject, include_scheduler, "
+       "exclude_scheduler, max_meetings, webhook)"},
+      {"discovery-bool", "discovery.include_webinars: expected true or false, got \"maybe\""},
+      {"discovery-webhook-path", "discovery.webhook.path: must start with '/', got \"hook\""},
+      {"discovery-webhook-path-reserved",
+       "discovery.webhook.path: must not be / or start with /-/ (the exporter's own pages), got "
+       "\"/-/hook\""},
+      {"discovery-webhook-no-id", "discovery.webhook: needs subscriber_id"},
+      {"discovery-webhook-no-key",
+       "discovery.webhook: needs subscriber_key or subscriber_key_file"},
+      {"discovery-webhook-not-map",
+       "discovery.webhook: expected a map with path, subscriber_id and subscriber_key_file, got a "
+       "single value"},
   };
   std::set<std::string> covered;
   for (const auto& [name, message] : cases) {
@@ -231,6 +263,7 @@ BOOST_AUTO_TEST_CASE(minimal_fixture_has_every_default) {
   BOOST_TEST(c.metrics.poor_network.rtt.count() == 300);
   BOOST_TEST(c.metrics.poor_network.jitter.count() == 50);
   BOOST_TEST(c.meetings.empty());
+  BOOST_TEST(!c.discovery.has_value());
   BOOST_TEST((c == cfg::Config{}));
 }
 
@@ -443,7 +476,7 @@ BOOST_AUTO_TEST_CASE(describe_summarises_without_secrets) {
              "token_refresh_before=5m max_frame_bytes=1MiB subscribe_types=11 "
              "participant_series=true participant_names=false max_participants_per_meeting=1000 "
              "ended_meeting_retention=5m poor_network_packet_loss_ratio=0.05 "
-             "poor_network_rtt=300ms poor_network_jitter=50ms meetings=0");
+             "poor_network_rtt=300ms poor_network_jitter=50ms meetings=0 discovery=off");
   c.api.ca_file = "/etc/my ca.pem";
   c.meetings.push_back({"1", cfg::Secret("hunter2")});
   const std::string line = cfg::describe(c);

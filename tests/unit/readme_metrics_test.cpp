@@ -1,6 +1,7 @@
 // Keeps the README's metrics reference and the exporter's output in sync: the names in the
 // table between the `metrics-reference` markers must be exactly the metric families that the
-// golden expositions (rendered by the collector from replayed frames) contain.
+// golden expositions (rendered by the collector from replayed frames, and by the discovery
+// metrics) contain.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -35,12 +36,15 @@ std::set<std::string> readmeTableNames() {
 
 std::set<std::string> goldenFamilyNames() {
   std::set<std::string> names;
-  const auto golden = std::filesystem::path(HME_TESTDATA_DIR) / "golden";
-  for (const auto& entry : std::filesystem::directory_iterator(golden)) {
-    if (entry.path().extension() != ".prom") continue;
-    std::istringstream lines(readFile(entry.path()));
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("# HELP ", 0) == 0) names.insert(line.substr(7, line.find(' ', 7) - 7));
+  // golden/: the meeting collector; golden-discovery/: enterprise mode's families.
+  for (const char* folder : {"golden", "golden-discovery"}) {
+    const auto golden = std::filesystem::path(HME_TESTDATA_DIR) / folder;
+    for (const auto& entry : std::filesystem::directory_iterator(golden)) {
+      if (entry.path().extension() != ".prom") continue;
+      std::istringstream lines(readFile(entry.path()));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("# HELP ", 0) == 0) names.insert(line.substr(7, line.find(' ', 7) - 7));
+      }
     }
   }
   return names;
