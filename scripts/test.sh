@@ -6,14 +6,14 @@
 #   asan     build-asan/   ASan+UBSan; the whole unit and integration suites
 #   tsan     build-tsan/   TSan; the concurrent store unit suite and the integration suite
 #   fuzz     build-fuzz/   clang + libFuzzer + ASan/UBSan; a bounded smoke run of each target
-# HME_TEST_LEGS picks legs (default: "default"; all four: HME_TEST_LEGS="default asan tsan fuzz").
+# HME_TEST_LEGS picks legs (default: all four, "default asan tsan fuzz"; e.g. HME_TEST_LEGS=default).
 # BUILD_DIR renames the default leg's build dir. Sanitizer legs build only the test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # ccache hits across checkouts in different folders (CI clones afresh).
 export CCACHE_BASEDIR="$PWD"
-legs=${HME_TEST_LEGS:-default}
+legs=${HME_TEST_LEGS:-default asan tsan fuzz}
 start=$(date +%s)
 
 leg_wanted() { [[ " $legs " == *" $1 "* ]]; }
@@ -24,7 +24,7 @@ if leg_wanted default; then
   build_dir=${BUILD_DIR:-build}
   cmake -S . -B "$build_dir" -DHME_WERROR=ON
   cmake --build "$build_dir" -j2
-  ctest --test-dir "$build_dir" --output-on-failure
+  ctest --test-dir "$build_dir" --output-on-failure -j3
 fi
 
 # Reports go to stderr and fail the test binary at the first finding.
@@ -37,8 +37,7 @@ if leg_wanted asan; then
   cmake -S . -B build-asan -DHME_WERROR=ON -DHME_SANITIZE=address,undefined \
     -DHME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build-asan -j2 --target unit_tests integration_tests huawei_meeting_exporter
-  build-asan/tests/unit_tests --log_level=message
-  build-asan/tests/integration_tests --log_level=message
+  ctest --test-dir build-asan --output-on-failure -j3 -R '^(unit|integration)'
 fi
 
 if leg_wanted tsan; then
@@ -47,7 +46,7 @@ if leg_wanted tsan; then
     -DHME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build-tsan -j2 --target unit_tests integration_tests huawei_meeting_exporter
   build-tsan/tests/unit_tests --log_level=message --run_test=metrics_store
-  build-tsan/tests/integration_tests --log_level=message
+  ctest --test-dir build-tsan --output-on-failure -j3 -R '^integration'
 fi
 
 if leg_wanted fuzz; then

@@ -212,7 +212,8 @@ HttpAnswer request(const std::string& address, const std::string& method, const 
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(discovery)
+// Label own_process: ctest runs this suite in a process of its own (tests/CMakeLists.txt).
+BOOST_AUTO_TEST_SUITE(discovery, *boost::unit_test::label("own_process"))
 
 BOOST_AUTO_TEST_CASE(twenty_meetings_are_watched_within_one_interval_and_dropped_after_ending) {
   constexpr auto kInterval = 1000ms;

@@ -56,7 +56,8 @@ void expectHealthyEnd(Harness& h, const std::string& meeting_id, bool exact_join
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(fault)
+// Label own_process: ctest runs this suite in a process of its own (tests/CMakeLists.txt).
+BOOST_AUTO_TEST_SUITE(fault, *boost::unit_test::label("own_process"))
 
 BOOST_AUTO_TEST_CASE(upgrade_refused_with_401_or_403_then_recovers) {
   for (const int status : {401, 403}) {
