@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace hme::metrics {
 namespace {
@@ -129,6 +135,87 @@ void markEnded(SessionStatus& session, TimePoint at) {
   if (!session.ended_at) session.ended_at = at;
 }
 
+// One item of a full list, as `replaceList` walks them.
+template <typename Item>
+struct Listed {
+  std::string_view pid;
+  std::size_t index;  // position in the wire order
+  const Item* item;
+};
+
+// The wire index from which a newly listed pid no longer fits under `cap`: a pid is kept iff its
+// first item's index is below it. `listed` is sorted by pid, then index.
+template <typename Item>
+std::size_t firstDroppedIndex(const std::vector<Listed<Item>>& listed, std::size_t cap) {
+  if (listed.size() <= cap) return std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> first_indices;
+  for (std::size_t k = 0; k < listed.size(); ++k) {
+    if (k == 0 || listed[k].pid != listed[k - 1].pid) first_indices.push_back(listed[k].index);
+  }
+  if (first_indices.size() <= cap) return std::numeric_limits<std::size_t>::max();
+  const auto nth = first_indices.begin() + static_cast<std::ptrdiff_t>(cap);
+  std::nth_element(first_indices.begin(), nth, first_indices.end());
+  return *nth;
+}
+
+// Pids added and removed by a full list.
+struct ListChanges {
+  std::uint64_t added = 0;
+  std::uint64_t removed = 0;
+};
+
+// Replaces `records` by the full list `items` (Remove items and empty pids skipped). A full list
+// is usually the previous one again, so the map is updated in place rather than rebuilt: a pid
+// already present costs no node allocation and no pid copy. The result is exactly that of
+// building the list from scratch: a listed pid gets a fresh `Record{}` into which
+// `merge(record, item)` folds all its items in wire order, and only the first `cap` distinct
+// pids in wire order are kept. The items, sorted by pid, are walked alongside the map (sorted
+// the same way).
+template <typename Record, typename Item, typename Merge>
+ListChanges replaceList(std::map<std::string, Record>& records, const std::vector<Item>& items,
+                        std::size_t cap, Merge merge) {
+  std::vector<Listed<Item>> listed;
+  listed.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    if (item.pid.empty() || item.mode == ItemMode::Remove) continue;
+    listed.push_back({item.pid, i, &item});
+  }
+  // By pid, then wire order: the items of one pid merge in wire order, the first has the lowest
+  // index. (std::sort on a total order rather than std::stable_sort, which allocates.)
+  std::sort(listed.begin(), listed.end(), [](const Listed<Item>& a, const Listed<Item>& b) {
+    const int order = a.pid.compare(b.pid);
+    return order != 0 ? order < 0 : a.index < b.index;
+  });
+  const std::size_t first_dropped = firstDroppedIndex(listed, cap);
+
+  ListChanges changes;
+  const auto drop = [&](typename std::map<std::string, Record>::iterator at) {
+    ++changes.removed;
+    return records.erase(at);
+  };
+  auto it = records.begin();
+  for (std::size_t k = 0; k < listed.size();) {
+    const std::string_view pid = listed[k].pid;
+    std::size_t group_end = k + 1;
+    while (group_end < listed.size() && listed[group_end].pid == pid) ++group_end;
+    if (listed[k].index < first_dropped) {
+      while (it != records.end() && std::string_view(it->first) < pid) it = drop(it);
+      if (it != records.end() && std::string_view(it->first) == pid) {
+        it->second = Record{};
+      } else {
+        it = records.emplace_hint(it, std::string(pid), Record{});
+        ++changes.added;
+      }
+      for (std::size_t j = k; j < group_end; ++j) merge(it->second, *listed[j].item);
+      ++it;
+    }
+    k = group_end;
+  }
+  while (it != records.end()) it = drop(it);
+  return changes;
+}
+
 class Reducer {
  public:
   Reducer(MeetingState& state, TimePoint at, const ReduceOptions& options)
@@ -221,11 +308,16 @@ class Reducer {
   }
 
   void operator()(const NetConditionUpdate& update) {
-    if (update.full) state_.net.clear();
+    if (update.full) {
+      replaceList(
+          state_.net, update.items, options_.max_list_entries,
+          [](NetRecord& record, const NetConditionChange& item) { merge(record, item.figures); });
+      return;
+    }
     for (const auto& item : update.items) {
       if (item.pid.empty()) continue;
       if (item.mode == ItemMode::Remove) {
-        if (!update.full) state_.net.erase(item.pid);
+        state_.net.erase(item.pid);
         continue;
       }
       auto found = state_.net.find(item.pid);
@@ -323,28 +415,26 @@ class Reducer {
 
  private:
   void replaceParticipants(const ParticipantsUpdate& update) {
-    std::map<std::string, ParticipantRecord> next;
-    for (const auto& item : update.items) {
-      if (item.pid.empty() || item.mode == ItemMode::Remove) continue;
-      auto found = next.find(item.pid);
-      if (found == next.end()) {
-        if (next.size() >= options_.max_list_entries) continue;
-        found = next.emplace(item.pid, ParticipantRecord{}).first;
+    const auto changes =
+        replaceList(state_.participants, update.items, options_.max_list_entries,
+                    [this](ParticipantRecord& record, const ParticipantChange& item) {
+                      merge(record, item.fields, options_);
+                    });
+    state_.counters.participant_joins += changes.added;
+    state_.counters.participant_leaves += changes.removed;
+
+    // Figures of pids outside the new list belong to nobody present: drop them (both maps are
+    // sorted by pid, one walk).
+    const auto& participants = state_.participants;
+    auto present = participants.begin();
+    for (auto net = state_.net.begin(); net != state_.net.end();) {
+      while (present != participants.end() && present->first < net->first) ++present;
+      if (present != participants.end() && present->first == net->first) {
+        ++net;
+      } else {
+        net = state_.net.erase(net);
       }
-      merge(found->second, item.fields, options_);
     }
-    auto& counters = state_.counters;
-    for (const auto& entry : next) {
-      if (state_.participants.count(entry.first) == 0) ++counters.participant_joins;
-    }
-    for (const auto& entry : state_.participants) {
-      if (next.count(entry.first) == 0) ++counters.participant_leaves;
-    }
-    // Figures of pids outside the new list belong to nobody present: drop them.
-    for (auto it = state_.net.begin(); it != state_.net.end();) {
-      it = next.count(it->first) == 0 ? state_.net.erase(it) : std::next(it);
-    }
-    state_.participants = std::move(next);
   }
 
   void countInviteResult(const std::string& code) {

@@ -1,5 +1,11 @@
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +67,53 @@ NetConditionChange netItem(std::string pid, NetFigures figures) {
   return NetConditionChange{std::move(pid), ItemMode::Upsert, std::move(figures)};
 }
 
+// The full-snapshot rule written the plain way (a new list built from scratch, then compared with
+// the old one): the reference `reduce` must match, whatever the order, duplicates or cap.
+struct SnapshotModel {
+  std::map<std::string, ParticipantRecord> participants;
+  std::set<std::string> net;
+  std::uint64_t joins = 0;
+  std::uint64_t leaves = 0;
+
+  void applyFull(const ParticipantsUpdate& update, std::size_t cap, bool keep_names) {
+    std::map<std::string, ParticipantRecord> next;
+    for (const auto& item : update.items) {
+      if (item.pid.empty() || item.mode == ItemMode::Remove) continue;
+      auto found = next.find(item.pid);
+      if (found == next.end()) {
+        if (next.size() >= cap) continue;
+        found = next.emplace(item.pid, ParticipantRecord{}).first;
+      }
+      auto& record = found->second;
+      const auto& fields = item.fields;
+      if (fields.name && keep_names) record.name = *fields.name;
+      if (fields.role) record.wire_role = static_cast<std::int8_t>(*fields.role);
+      if (fields.state) record.calling = *fields.state == 1;
+      if (fields.muted) record.muted = *fields.muted;
+      if (fields.video) record.video = *fields.video;
+      if (fields.hand_raised) record.hand_raised = *fields.hand_raised;
+      if (fields.client) record.client = *fields.client;
+    }
+    for (const auto& entry : next) joins += participants.count(entry.first) == 0 ? 1u : 0u;
+    for (const auto& entry : participants) leaves += next.count(entry.first) == 0 ? 1u : 0u;
+    for (auto it = net.begin(); it != net.end();) {
+      it = next.count(*it) == 0 ? net.erase(it) : std::next(it);
+    }
+    participants = std::move(next);
+  }
+};
+
+bool sameRecords(const std::map<std::string, ParticipantRecord>& a,
+                 const std::map<std::string, ParticipantRecord>& b) {
+  if (a.size() != b.size()) return false;
+  return std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+    const auto& r = x.second;
+    const auto& s = y.second;
+    return x.first == y.first && r.name == s.name && r.wire_role == s.wire_role &&
+           r.calling == s.calling && r.muted == s.muted && r.video == s.video &&
+           r.hand_raised == s.hand_raised && r.client == s.client;
+  });
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(metrics_reduce)
@@ -497,6 +550,78 @@ BOOST_FIXTURE_TEST_CASE(attendees_waiting_room_and_interpreters, Fixture) {
   BOOST_TEST(state.interpreter_groups.size() == 2u);
   apply(InterpreterGroupsUpdate{true, {"g3"}});
   BOOST_TEST(state.interpreter_groups.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(full_snapshots_match_the_rebuild_from_scratch_rule) {
+  // Random snapshots over a small pid space: repeated pids (merged in wire order into a fresh
+  // record), Remove and empty-pid items (ignored), a cap that drops pids already present
+  // (counted as leaves), names kept. Deterministic seed. Full network lists likewise.
+  std::mt19937 random(12345);
+  const auto pick = [&random](int n) {
+    return std::uniform_int_distribution<int>(0, n - 1)(random);
+  };
+  for (const std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{100}}) {
+    MeetingState state;
+    ReduceOptions options;
+    options.max_list_entries = cap;
+    options.keep_participant_names = true;
+    SnapshotModel model;
+    for (int round = 0; round < 300; ++round) {
+      // Network figures for a few pids, present or not, so that pruning is exercised; every
+      // other round a full list, checked against the same rule (a fresh record per listed pid,
+      // the last delay in wire order wins, the first `cap` distinct pids kept).
+      NetConditionUpdate net{round % 2 == 0, {}};
+      std::map<std::string, double> expected_rtt;
+      for (int i = pick(6); i > 0; --i) {
+        NetConditionChange change;
+        change.pid = pick(10) == 0 ? std::string() : "p" + std::to_string(pick(8));
+        change.mode = pick(6) == 0 ? ItemMode::Remove : ItemMode::Upsert;
+        if (pick(2) == 0) change.figures.delay_ms = pick(100);
+        net.items.push_back(change);
+        if (change.pid.empty() || change.mode == ItemMode::Remove) continue;
+        auto found = expected_rtt.find(change.pid);
+        if (found == expected_rtt.end()) {
+          if (expected_rtt.size() >= cap) continue;
+          found = expected_rtt.emplace(change.pid, NetRecord::kUnset).first;
+        }
+        if (change.figures.delay_ms) found->second = *change.figures.delay_ms / 1000.0;
+      }
+      reduce(state, Event{at(round), net}, options);
+      if (net.full) {
+        BOOST_TEST_REQUIRE(state.net.size() == expected_rtt.size());
+        for (const auto& [pid, rtt] : expected_rtt) {
+          BOOST_TEST_REQUIRE(state.net.count(pid) == 1u);
+          const double stored = state.net.at(pid).rtt_seconds;
+          BOOST_TEST_REQUIRE((std::isnan(rtt) ? std::isnan(stored) : stored == rtt));
+        }
+      }
+      model.net.clear();
+      for (const auto& entry : state.net) model.net.insert(entry.first);
+
+      ParticipantsUpdate update{true, {}};
+      for (int i = pick(9); i > 0; --i) {
+        ParticipantChange item;
+        item.pid = pick(10) == 0 ? std::string() : "p" + std::to_string(pick(8));
+        item.mode = pick(6) == 0 ? ItemMode::Remove : ItemMode::Upsert;
+        if (pick(2) == 0) item.fields.name = "n" + std::to_string(pick(3));
+        if (pick(2) == 0) item.fields.role = pick(3);
+        if (pick(2) == 0) item.fields.state = pick(2);
+        if (pick(2) == 0) item.fields.muted = pick(2) == 0;
+        if (pick(2) == 0) item.fields.hand_raised = pick(2) == 0;
+        update.items.push_back(item);
+      }
+      model.applyFull(update, cap, true);
+      reduce(state, Event{at(round), update}, options);
+
+      BOOST_TEST_REQUIRE(sameRecords(state.participants, model.participants),
+                         "cap " << cap << " round " << round);
+      BOOST_TEST_REQUIRE(state.counters.participant_joins == model.joins);
+      BOOST_TEST_REQUIRE(state.counters.participant_leaves == model.leaves);
+      std::set<std::string> net_pids;
+      for (const auto& entry : state.net) net_pids.insert(entry.first);
+      BOOST_TEST_REQUIRE((net_pids == model.net));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
