@@ -1,7 +1,7 @@
 #include "plugin/app/meeting_runner.h"
 
 #include <algorithm>
-#include <deque>
+#include <cstddef>
 #include <utility>
 
 #include "plugin/log/log.h"
@@ -129,30 +129,31 @@ void MeetingRunner::run() {
 
 void MeetingRunner::execute(session::Commands commands) {
   // Executing one command may answer the session, which returns further commands: run them
-  // in order, breadth first, until nothing is left.
-  std::deque<session::Command> queue(std::make_move_iterator(commands.begin()),
-                                     std::make_move_iterator(commands.end()));
-  while (!queue.empty()) {
-    session::Command command = std::move(queue.front());
-    queue.pop_front();
-    for (auto& next : perform(command)) queue.push_back(std::move(next));
+  // in order, breadth first, until nothing is left. The vector itself is the queue (appending
+  // after `perform` returns, so the element it worked on is not moved under it): no deque
+  // allocation per frame.
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    auto next = perform(commands[i]);
+    for (auto& command : next) commands.push_back(std::move(command));
   }
   publishStatus();
 }
 
-session::Commands MeetingRunner::perform(const session::Command& command) {
+session::Commands MeetingRunner::perform(session::Command& command) {
   const std::string& meeting_id = meeting_.id;
-  if (const auto* report = std::get_if<session::Report>(&command)) {
-    store_->apply(meeting_id, metrics::Event{std::chrono::system_clock::now(), report->event});
-    if (const auto* changed = std::get_if<metrics::SessionStateChanged>(&report->event)) {
+  if (auto* report = std::get_if<session::Report>(&command)) {
+    // The event is applied once and then only looked at: move it rather than copy its pids.
+    const metrics::Event event{std::chrono::system_clock::now(), std::move(report->event)};
+    store_->apply(meeting_id, event);
+    if (const auto* changed = std::get_if<metrics::SessionStateChanged>(&event.body)) {
       log::info("session state changed", {{"meeting_id", meeting_id},
                                           {"state", metrics::toLabel(changed->state)},
                                           {"up", changed->up ? "1" : "0"}});
-    } else if (const auto* failed = std::get_if<metrics::ConnectFailed>(&report->event)) {
+    } else if (const auto* failed = std::get_if<metrics::ConnectFailed>(&event.body)) {
       log::warn("connect failed", {{"meeting_id", meeting_id},
                                    {"stage", metrics::toLabel(failed->stage)},
                                    {"err", failed->detail}});
-    } else if (const auto* gone = std::get_if<metrics::Disconnected>(&report->event)) {
+    } else if (const auto* gone = std::get_if<metrics::Disconnected>(&event.body)) {
       log::warn("disconnected", {{"meeting_id", meeting_id},
                                  {"reason", metrics::toLabel(gone->reason)},
                                  {"detail", gone->detail}});
@@ -223,7 +224,7 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
   const transport::WsEvent event = connection_->receive(wait);
   const auto now = Clock::now();
   if (const auto* text = std::get_if<transport::WsText>(&event)) {
-    const protocol::Decoded decoded = protocol::decode(text->text);
+    protocol::Decoded decoded = protocol::decode(text->text);
     if (const auto* rejection = std::get_if<protocol::Rejection>(&decoded.message)) {
       const std::string key = meeting_.id + "/" + metrics::toLabel(rejection->reason);
       log::limited(frameErrorLimiter(), key, log::Level::Warn, "frame rejected",
@@ -237,7 +238,7 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
                     {"action", decoded.action},
                     {"shape", *decoded.unrecognized_shape}});
     }
-    return session_.onFrame(now, decoded);
+    return session_.onFrame(now, std::move(decoded));
   }
   if (const auto* binary = std::get_if<transport::WsBinary>(&event)) {
     protocol::Decoded decoded;
@@ -248,7 +249,7 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
                  {{"meeting_id", meeting_.id},
                   {"reason", metrics::toLabel(metrics::RejectReason::BinaryFrame)},
                   {"bytes", binary->bytes}});
-    return session_.onFrame(now, decoded);
+    return session_.onFrame(now, std::move(decoded));
   }
   if (std::holds_alternative<transport::WsTimeout>(event)) return {};
   if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {

@@ -57,7 +57,8 @@ class MeetingRunner {
  private:
   void run();
   void execute(session::Commands commands);
-  session::Commands perform(const session::Command& command);
+  /// Executes `command`; a Report's event is moved out of it.
+  session::Commands perform(session::Command& command);
   session::Commands receiveOrWait(std::chrono::milliseconds wait);
   /// Sends one frame; a failed send ends the connection and tells the session.
   session::Commands sendFrame(const std::string& text);

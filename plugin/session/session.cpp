@@ -264,14 +264,14 @@ Commands Session::onConnectFailed(TimePoint now, const std::string& detail) {
   return out;
 }
 
-Commands Session::onFrame(TimePoint now, const protocol::Decoded& frame) {
+Commands Session::onFrame(TimePoint now, protocol::Decoded frame) {
   if (phase_ != Phase::AwaitSubscribeReply && phase_ != Phase::Live && phase_ != Phase::Ending) {
     return {};
   }
   last_activity_ = now;
   Commands out;
   if (!frame.action.empty()) {
-    out.emplace_back(Report{metrics::FrameReceived{frame.action}});
+    out.emplace_back(Report{metrics::FrameReceived{std::move(frame.action)}});
   }
 
   if (const auto* reply = std::get_if<protocol::SubscribeReply>(&frame.message)) {
@@ -296,9 +296,10 @@ Commands Session::onFrame(TimePoint now, const protocol::Decoded& frame) {
     dropConnection(out, now, metrics::DisconnectReason::Error, detail, true);
   } else if (const auto* echo = std::get_if<protocol::HeartbeatEcho>(&frame.message)) {
     onHeartbeatEcho(out, now, echo->sequence);
-  } else if (const auto* push = std::get_if<protocol::Push>(&frame.message)) {
-    out.emplace_back(Report{push->event});
-    if (phase_ != Phase::Ending && isDestroyed(push->event)) {
+  } else if (auto* push = std::get_if<protocol::Push>(&frame.message)) {
+    const bool destroyed = isDestroyed(push->event);
+    out.emplace_back(Report{std::move(push->event)});
+    if (phase_ != Phase::Ending && destroyed) {
       // The server closes the socket itself after `Destroyed`; wait a little for the last pushes.
       phase_ = Phase::Ending;
       end_deadline_ = now + options_.end_grace;

@@ -217,8 +217,9 @@ class Session {
   /// A frame arrived on the current connection, already decoded (a binary frame is passed as a
   /// `Rejection{BinaryFrame}`). The session reports FrameReceived/FrameRejected and the push
   /// events itself, so the runner applies nothing from the frame directly. Frames arriving while
-  /// no connection is current are dropped uncounted.
-  Commands onFrame(TimePoint now, const protocol::Decoded& frame);
+  /// no connection is current are dropped uncounted. Takes the frame by value: its push event is
+  /// moved into the Report, so pass an rvalue to avoid copying it.
+  Commands onFrame(TimePoint now, protocol::Decoded frame);
   /// The current connection went away without our `CloseConnection`.
   Commands onClosed(TimePoint now, const ClosedInfo& info);
   /// Timers: retry, heartbeat, heartbeat timeout, token refresh, Subscribe-reply timeout.
