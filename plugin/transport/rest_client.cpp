@@ -153,7 +153,7 @@ RestClient::RestClient(std::string api_url, TlsOptions tls, std::chrono::millise
   impl_->host = uri.getHost();
   impl_->port = uri.getPort();
   impl_->path_prefix = detail::encodePathPrefix(uri.getPath());
-  impl_->context = makeClientContext(tls, impl_->host);
+  impl_->context = sharedClientContext(tls, impl_->host, ContextUse::Rest);
   impl_->timeout = timeout;
 }
 

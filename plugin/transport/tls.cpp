@@ -5,9 +5,19 @@
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetSSL.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <mutex>
 #include <stdexcept>
+#include <tuple>
+#include <vector>
 
 namespace hme::transport {
 namespace {
@@ -41,6 +51,53 @@ void requireHost(SSL_CTX* ctx, const std::string& host) {
   }
   if (rc != 1) throw std::invalid_argument("TLS: cannot use '" + host + "' as the expected host");
 }
+
+// What a trust file looked like: {exists, device, inode, size, mtime s, mtime ns, ctime ns}.
+// ctime catches a replacement that kept size and mtime (e.g. `cp -p`).
+using FileStamp = std::array<std::int64_t, 7>;
+
+FileStamp stampOf(const std::string& path) {
+  struct stat info {};
+  if (path.empty() || ::stat(path.c_str(), &info) != 0) return FileStamp{};
+  return {1,
+          static_cast<std::int64_t>(info.st_dev),
+          static_cast<std::int64_t>(info.st_ino),
+          static_cast<std::int64_t>(info.st_size),
+          static_cast<std::int64_t>(info.st_mtim.tv_sec),
+          static_cast<std::int64_t>(info.st_mtim.tv_nsec),
+          static_cast<std::int64_t>(info.st_ctim.tv_sec) * 1000000000 +
+              static_cast<std::int64_t>(info.st_ctim.tv_nsec)};
+}
+
+// Where loadDefaultCAs (SSL_CTX_set_default_verify_paths) reads the system store from: the
+// SSL_CERT_FILE / SSL_CERT_DIR overrides, else OpenSSL's built-in paths. (A list of directories
+// in SSL_CERT_DIR is stamped as one path that does not exist: such a store is not watched.)
+std::string defaultTrustPath(const char* env_name, const char* built_in) {
+  const char* overridden = std::getenv(env_name);
+  return overridden != nullptr ? overridden : built_in;
+}
+
+// The trust files a context built now would read. A context is reused only while these are
+// unchanged, so a CA file rotated in place (same path) or an updated system store is picked up
+// by the next connection without a restart, as when every connection built its own context.
+// Keying on the path alone would pin the old CA until the process ends; not caching across
+// reloads would still pin it between reloads. Three stat() calls per connection are cheap next
+// to building a context.
+std::vector<FileStamp> trustStamps(const TlsOptions& options) {
+  if (options.insecure_skip_verify) return {};
+  return {stampOf(options.ca_file),
+          stampOf(defaultTrustPath(X509_get_default_cert_file_env(), X509_get_default_cert_file())),
+          stampOf(defaultTrustPath(X509_get_default_cert_dir_env(), X509_get_default_cert_dir()))};
+}
+
+// Hosts come partly from the server (the WebSocket URL), so the cache is bounded: past this many
+// keys it starts over (contexts in use stay alive through their references).
+constexpr std::size_t kMaxSharedContexts = 64;
+
+struct SharedContext {
+  std::vector<FileStamp> stamps;
+  Poco::Net::Context::Ptr context;
+};
 
 }  // namespace
 
@@ -80,6 +137,36 @@ Poco::AutoPtr<Poco::Net::Context> makeClientContext(const TlsOptions& options,
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     requireHost(ctx, expected_host);
   }
+  return context;
+}
+
+Poco::AutoPtr<Poco::Net::Context> sharedClientContext(const TlsOptions& options,
+                                                      const std::string& host, ContextUse use) {
+  using Key = std::tuple<std::string, bool, std::string, ContextUse>;
+  static std::mutex mutex;
+  static std::map<Key, SharedContext> contexts;
+
+  Key key{options.insecure_skip_verify ? std::string() : options.ca_file,
+          options.insecure_skip_verify, host, use};
+  // Stamped before building: a file changing while it is read leaves a stamp older than the
+  // content, which only causes one more rebuild.
+  auto stamps = trustStamps(options);
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = contexts.find(key);
+  if (found != contexts.end() && found->second.stamps == stamps) return found->second.context;
+
+  Poco::Net::Context::Ptr context = makeClientContext(options, host);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  // OpenSSL 3 reports a peer that drops TCP without close_notify as an SSL error; for a
+  // WebSocket that is an ordinary connection drop (frames carry their own lengths, so a
+  // truncated frame is still detected), reported as WsClosed 1006 like any other drop. Set
+  // before the context is shared: it is never modified afterwards.
+  if (use == ContextUse::WebSocket) {
+    SSL_CTX_set_options(context->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+  }
+#endif
+  if (found == contexts.end() && contexts.size() >= kMaxSharedContexts) contexts.clear();
+  contexts[key] = SharedContext{std::move(stamps), context};
   return context;
 }
 

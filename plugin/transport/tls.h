@@ -36,4 +36,25 @@ struct TlsOptions {
 Poco::AutoPtr<Poco::Net::Context> makeClientContext(const TlsOptions& options,
                                                     const std::string& host);
 
+/// How a shared context is used (decides the options set on it once, when it is built).
+enum class ContextUse {
+  /// HTTPS requests: exactly `makeClientContext`.
+  Rest,
+  /// WebSocket connections: additionally SSL_OP_IGNORE_UNEXPECTED_EOF (a TCP drop without
+  /// close_notify is an ordinary connection drop; frames carry their own lengths).
+  WebSocket,
+};
+
+/// The process-wide client context for (`options`, `host`, `use`), built by `makeClientContext`
+/// on first use and shared afterwards: building one loads the system CA store (≈ 0.8 MiB and
+/// ≈ 90 ms of CPU), which per WebSocket connection dominated the memory of a session. The same
+/// verification applies as with `makeClientContext` (host name and chain checked by OpenSSL in
+/// every handshake). A context is rebuilt when a trust file changed on disk since it was built
+/// (path, inode, size and mtime of `ca_file` and of OpenSSL's default CA file and directory), so
+/// a CA rotated in place is picked up by the next connection. Contexts are never modified after
+/// they are shared. Thread-safe (building happens under a lock, so a burst of connections builds
+/// one context, not one each). Throws like `makeClientContext`; a failure is not cached.
+Poco::AutoPtr<Poco::Net::Context> sharedClientContext(const TlsOptions& options,
+                                                      const std::string& host, ContextUse use);
+
 }  // namespace hme::transport

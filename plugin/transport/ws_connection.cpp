@@ -9,7 +9,6 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
-#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <climits>
@@ -181,13 +180,8 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
 
   Poco::Net::Context::Ptr context;
   try {
-    context = makeClientContext(options.tls, host);
-#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-    // OpenSSL 3 reports a peer that drops TCP without close_notify as an SSL error; for a
-    // WebSocket that is an ordinary connection drop (frames carry their own lengths, so a
-    // truncated frame is still detected), reported as WsClosed 1006 like any other drop.
-    SSL_CTX_set_options(context->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
-#endif
+    // One context per process and TLS settings, not per connection (see sharedClientContext).
+    context = sharedClientContext(options.tls, host, ContextUse::WebSocket);
   } catch (const std::exception& e) {
     return makeFailure(TransportError::Tls, e.what(), secrets);
   }

@@ -7,15 +7,19 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/WebSocket.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "plugin/transport/rest_client.h"
+#include "plugin/transport/tls.h"
 #include "plugin/transport/ws_connection.h"
 #include "tests/integration/test_server.h"
 
@@ -35,6 +39,7 @@ using hme::testing::pkiPath;
 using hme::testing::respondJson;
 using hme::testing::SilentListener;
 using hme::testing::TestServer;
+using hme::transport::ContextUse;
 using hme::transport::ControlToken;
 using hme::transport::Failure;
 using hme::transport::RestClient;
@@ -638,6 +643,59 @@ BOOST_AUTO_TEST_CASE(ws_receive_timeout_is_not_doubled_by_tls) {
   BOOST_TEST(elapsed_ms < 750);
   BOOST_TEST(ws.usable());
   ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(shared_contexts_follow_a_ca_file_rotated_in_place) {
+  // Contexts are shared per TLS settings and host; rewriting the CA file under the same path must
+  // still take effect with the next connection, in both directions. (The two committed CA files
+  // differ in size, so each rewrite is visible whatever the file system's timestamp granularity.)
+  const auto copyFile = [](const std::string& from, const std::string& to) {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream out(to, std::ios::binary | std::ios::trunc);  // same inode: a rewrite in place
+    out << in.rdbuf();
+    BOOST_REQUIRE(out.good());
+  };
+  const std::string ca_file = (std::filesystem::temp_directory_path() /
+                               ("hme-rotated-ca-" + std::to_string(::getpid()) + ".pem"))
+                                  .string();
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) { nextFrame(ws); }));
+  WsOptions options = wsOptions();
+  options.tls = TlsOptions{ca_file, false};
+  const auto wsOpens = [&] {
+    auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+    if (!result.ok()) return describe(result);
+    result.value().close();
+    return std::string("ok");
+  };
+  const auto restConnects = [&] {
+    // A refused handshake is a Tls failure; a completed one reaches the WSS-only handler, which
+    // answers the plain request with an error: anything but Tls means the chain was accepted.
+    RestClient client(server.url(), options.tls, kTimeout);
+    auto result = client.getWsToken(kMeetingId, kToken);
+    return result.ok() || result.failure().error != TransportError::Tls;
+  };
+
+  copyFile(pkiPath("untrusted-ca.pem"), ca_file);
+  BOOST_TEST(wsOpens().rfind("tls", 0) == 0u, wsOpens());
+  BOOST_TEST(!restConnects());
+  const auto refused_context =
+      hme::transport::sharedClientContext(options.tls, "127.0.0.1", ContextUse::WebSocket);
+  BOOST_TEST(refused_context.get() ==
+             hme::transport::sharedClientContext(options.tls, "127.0.0.1", ContextUse::WebSocket)
+                 .get());  // unchanged file: one shared context
+
+  copyFile(pkiPath("ca.pem"), ca_file);
+  BOOST_TEST(wsOpens() == "ok");
+  BOOST_TEST(restConnects());
+  BOOST_TEST(
+      refused_context.get() !=
+      hme::transport::sharedClientContext(options.tls, "127.0.0.1", ContextUse::WebSocket).get());
+
+  copyFile(pkiPath("untrusted-ca.pem"), ca_file);  // and back: trust is withdrawn at once
+  BOOST_TEST(wsOpens().rfind("tls", 0) == 0u, wsOpens());
+  BOOST_TEST(!restConnects());
+  std::filesystem::remove(ca_file);
 }
 
 BOOST_AUTO_TEST_CASE(ws_open_failures_are_mapped) {
