@@ -81,7 +81,7 @@ std::function<void(std::size_t)> decodeBody(const std::string& frame) {
 }
 
 // decode → FrameReceived + the push event → MeetingStore::apply, exactly the events a session
-// reports for one frame.
+// reports for one frame, moved out of the decoded frame as Session::onFrame does.
 std::function<void(std::size_t)> ingestBody(const std::string& frame) {
   auto store = std::make_shared<metrics::MeetingStore>();
   const std::string meeting_id = "900000001";
@@ -90,7 +90,8 @@ std::function<void(std::size_t)> ingestBody(const std::string& frame) {
     for (std::size_t i = 0; i < n; ++i) {
       auto decoded = protocol::decode(frame);
       const auto at = std::chrono::system_clock::now();
-      store->apply(meeting_id, metrics::Event{at, metrics::FrameReceived{decoded.action}});
+      store->apply(meeting_id,
+                   metrics::Event{at, metrics::FrameReceived{std::move(decoded.action)}});
       if (auto* push = std::get_if<protocol::Push>(&decoded.message)) {
         store->apply(meeting_id, metrics::Event{at, std::move(push->event)});
       }
