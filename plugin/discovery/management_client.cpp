@@ -164,7 +164,7 @@ ManagementClient::ManagementClient(const std::string& api_url, const transport::
   impl_->host = uri.getHost();
   impl_->port = uri.getPort();
   impl_->path_prefix = transport::detail::encodePathPrefix(uri.getPath());
-  impl_->context = transport::makeClientContext(tls, impl_->host);
+  impl_->context = transport::sharedClientContext(tls, impl_->host, transport::ContextUse::Rest);
   impl_->timeout = timeout;
 }
 
