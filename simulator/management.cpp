@@ -27,10 +27,16 @@
 #include "Poco/Net/HTTPServerResponse.h"
 #include "Poco/String.h"
 #include "Poco/URI.h"
+#include "simulator/http_json.h"
 
 namespace hme::simulator {
 namespace {
 
+using detail::errorBody;
+using detail::newObject;
+using detail::queryParam;
+using detail::sendJson;
+using detail::toText;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 using WallClock = std::chrono::system_clock;
@@ -54,21 +60,6 @@ std::int64_t unixMs(WallClock::time_point at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
-Object::Ptr newObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
-
-std::string toText(const Object::Ptr& object) {
-  std::ostringstream out;
-  object->stringify(out);
-  return out.str();
-}
-
-std::string errorBody(const std::string& code, const std::string& message) {
-  Object::Ptr o = newObject();
-  o->set("error_code", code);
-  o->set("error_msg", message);
-  return toText(o);
-}
-
 // The simulator's own HMAC, independent of the exporter's code under test.
 std::string hmacHex(const std::string& key, const std::string& data, bool upper) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -89,15 +80,6 @@ std::string lower(std::string text) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return text;
-}
-
-std::string queryParam(const Poco::URI& uri, const std::string& name) {
-  for (const auto& [key, value] : uri.getQueryParameters()) {
-    if (key == name) {
-      return value;
-    }
-  }
-  return {};
 }
 
 std::optional<std::int64_t> number(const std::string& text) {
@@ -130,13 +112,6 @@ std::string windowText(std::chrono::milliseconds window) {
   }
   const auto seconds = std::max<std::int64_t>(1, window.count() / 1000);
   return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
-}
-
-void send(Poco::Net::HTTPServerResponse& response, int status, const std::string& body) {
-  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  response.setContentType("application/json;charset=UTF-8");
-  response.setContentLength(static_cast<std::streamsize>(body.size()));
-  response.send() << body;
 }
 
 }  // namespace
@@ -327,7 +302,7 @@ struct Management::Impl {
     changed();
     try {
       response.set("X-APIG-Ratelimit-Api", header);
-      send(response, status, answer);
+      sendJson(response, status, answer);
     } catch (const Poco::Exception&) {
       // The client went away.
     }

@@ -37,11 +37,17 @@
 #include "Poco/String.h"
 #include "Poco/ThreadPool.h"
 #include "Poco/URI.h"
+#include "simulator/http_json.h"
 
 namespace hme::simulator {
 
 namespace {
 
+using detail::errorBody;
+using detail::newObject;
+using detail::queryParam;
+using detail::sendJson;
+using detail::toText;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 using Poco::Net::HTTPResponse;
@@ -75,37 +81,6 @@ constexpr std::chrono::milliseconds kCloseHandshake{1000};
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(WallClock::now().time_since_epoch())
       .count();
-}
-
-Object::Ptr newObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
-
-std::string toText(const Object::Ptr& object) {
-  std::ostringstream out;
-  object->stringify(out);
-  return out.str();
-}
-
-std::string errorBody(const std::string& code, const std::string& message) {
-  Object::Ptr o = newObject();
-  o->set("error_code", code);
-  o->set("error_msg", message);
-  return toText(o);
-}
-
-void sendJson(HTTPServerResponse& response, int status, const std::string& body) {
-  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
-  response.setContentType("application/json;charset=UTF-8");
-  response.setContentLength(static_cast<std::streamsize>(body.size()));
-  response.send() << body;
-}
-
-std::string queryParam(const Poco::URI& uri, const std::string& name) {
-  for (const auto& [key, value] : uri.getQueryParameters()) {
-    if (key == name) {
-      return value;
-    }
-  }
-  return {};
 }
 
 std::optional<std::string> base64Decode(const std::string& encoded) {
@@ -1224,8 +1199,7 @@ void Simulator::sendText(const std::string& meeting_id, const std::string& text)
   impl_->forEachConnection(meeting_id, {Outbound::Kind::Text, text, 0});
 }
 
-void Simulator::flood(const std::string& meeting_id, const std::string& text,
-                      std::size_t count) {
+void Simulator::flood(const std::string& meeting_id, const std::string& text, std::size_t count) {
   impl_->forEachConnection(meeting_id, {Outbound::Kind::Text, text, 0, count});
 }
 
