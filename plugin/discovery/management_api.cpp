@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "plugin/discovery/json_fields.h"
 #include "plugin/discovery/signature.h"
 
 namespace hme::discovery {
@@ -26,32 +27,7 @@ constexpr std::size_t kMaxIdBytes = 32;
 constexpr std::int64_t kMaxTokenLifetimeSeconds = std::int64_t{7} * 24 * 3600;
 constexpr std::int64_t kFallbackTokenLifetimeSeconds = 3600;
 constexpr int kClientType = 72;
-
-Object::Ptr parseObject(std::string_view text) {
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(32);
-    Poco::Dynamic::Var parsed = parser.parse(std::string(text));
-    if (parsed.type() == typeid(Object::Ptr)) {
-      return parsed.extract<Object::Ptr>();
-    }
-  } catch (const Poco::Exception&) {
-  } catch (const std::exception&) {
-  }
-  return nullptr;
-}
-
-// A string member, or nullopt if absent or of another type.
-std::optional<std::string> text(const Object& object, const std::string& key) {
-  if (!object.has(key)) {
-    return std::nullopt;
-  }
-  const Poco::Dynamic::Var& value = object.get(key);
-  if (!value.isString()) {
-    return std::nullopt;
-  }
-  return value.toString();
-}
+constexpr std::size_t kMaxJsonDepth = 32;
 
 std::optional<std::int64_t> decimal(std::string_view s) {
   while (!s.empty() && s.front() == ' ') {
@@ -152,10 +128,10 @@ config::Secret chairFromEntries(const Object& conference) {
   const Array::Ptr entries = conference.getArray("passwordEntry");
   for (std::size_t i = 0; i < entries->size(); ++i) {
     const Object::Ptr entry = entries->getObject(static_cast<unsigned>(i));
-    if (!entry || text(*entry, "conferenceRole").value_or("") != "chair") {
+    if (!entry || detail::stringMember(*entry, "conferenceRole").value_or("") != "chair") {
       continue;
     }
-    const std::string password = text(*entry, "password").value_or("");
+    const std::string password = detail::stringMember(*entry, "password").value_or("");
     if (usablePassword(password)) {
       return config::Secret(password);
     }
@@ -165,17 +141,17 @@ config::Secret chairFromEntries(const Object& conference) {
 
 std::optional<ListedMeeting> conferenceInfo(const Object& conference) {
   ListedMeeting meeting;
-  meeting.meeting_id = text(conference, "conferenceID").value_or("");
+  meeting.meeting_id = detail::stringMember(conference, "conferenceID").value_or("");
   if (!validMeetingId(meeting.meeting_id)) {
     return std::nullopt;
   }
-  meeting.conf_uuid = text(conference, "confUUID").value_or("");
+  meeting.conf_uuid = detail::stringMember(conference, "confUUID").value_or("");
   if (!validUuid(meeting.conf_uuid)) {
     meeting.conf_uuid.clear();
   }
-  meeting.subject = sanitize(text(conference, "subject").value_or(""));
-  meeting.scheduler = sanitize(text(conference, "scheduserName").value_or(""));
-  meeting.state = sanitize(text(conference, "conferenceState").value_or(""));
+  meeting.subject = sanitize(detail::stringMember(conference, "subject").value_or(""));
+  meeting.scheduler = sanitize(detail::stringMember(conference, "scheduserName").value_or(""));
+  meeting.state = sanitize(detail::stringMember(conference, "conferenceState").value_or(""));
   meeting.webinar = boolean(conference, "webinar");
   meeting.chair_password = chairFromEntries(conference);
   return meeting;
@@ -184,20 +160,20 @@ std::optional<ListedMeeting> conferenceInfo(const Object& conference) {
 std::optional<ListedMeeting> webinarInfo(const Object& webinar) {
   ListedMeeting meeting;
   // The webinar API spells it conferenceId; accept the online list's spelling too.
-  meeting.meeting_id =
-      text(webinar, "conferenceId").value_or(text(webinar, "conferenceID").value_or(""));
+  meeting.meeting_id = detail::stringMember(webinar, "conferenceId")
+                           .value_or(detail::stringMember(webinar, "conferenceID").value_or(""));
   if (!validMeetingId(meeting.meeting_id)) {
     return std::nullopt;
   }
-  meeting.conf_uuid = text(webinar, "confUUID").value_or("");
+  meeting.conf_uuid = detail::stringMember(webinar, "confUUID").value_or("");
   if (!validUuid(meeting.conf_uuid)) {
     meeting.conf_uuid.clear();
   }
-  meeting.subject = sanitize(text(webinar, "subject").value_or(""));
-  meeting.scheduler = sanitize(text(webinar, "scheduserName").value_or(""));
-  meeting.state = sanitize(text(webinar, "conferenceState").value_or(""));
+  meeting.subject = sanitize(detail::stringMember(webinar, "subject").value_or(""));
+  meeting.scheduler = sanitize(detail::stringMember(webinar, "scheduserName").value_or(""));
+  meeting.state = sanitize(detail::stringMember(webinar, "conferenceState").value_or(""));
   meeting.webinar = true;
-  const std::string chair = text(webinar, "chairPasswd").value_or("");
+  const std::string chair = detail::stringMember(webinar, "chairPasswd").value_or("");
   if (usablePassword(chair)) {
     meeting.chair_password = config::Secret(chair);
   }
@@ -206,7 +182,7 @@ std::optional<ListedMeeting> webinarInfo(const Object& webinar) {
 
 template <typename ItemParser>
 std::optional<Page> parsePage(std::string_view body, ItemParser&& item) {
-  const Object::Ptr object = parseObject(body);
+  const Object::Ptr object = detail::parseObject(body, kMaxJsonDepth);
   if (!object || !object->isArray("data")) {
     return std::nullopt;
   }
@@ -250,11 +226,11 @@ std::string appAuthAuthorization(std::string_view app_id, std::int64_t expire_ti
 }
 
 std::optional<AccessToken> parseAccessToken(std::string_view body, std::int64_t now_unix_seconds) {
-  const Object::Ptr object = parseObject(body);
+  const Object::Ptr object = detail::parseObject(body, kMaxJsonDepth);
   if (!object) {
     return std::nullopt;
   }
-  const std::string token = text(*object, "accessToken").value_or("");
+  const std::string token = detail::stringMember(*object, "accessToken").value_or("");
   const bool plausible =
       !token.empty() && token.size() <= 4096 &&
       std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -299,7 +275,7 @@ std::optional<Page> parseWebinarPage(std::string_view body) {
 }
 
 std::optional<ListedMeeting> parseConfDetail(std::string_view body) {
-  const Object::Ptr object = parseObject(body);
+  const Object::Ptr object = detail::parseObject(body, kMaxJsonDepth);
   if (!object || !object->isObject("conferenceData")) {
     return std::nullopt;
   }

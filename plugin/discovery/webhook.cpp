@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "plugin/discovery/json_fields.h"
 #include "plugin/discovery/signature.h"
 
 namespace hme::discovery {
@@ -171,31 +172,6 @@ class TopLevelScanner {
   std::size_t pos_ = 0;
 };
 
-Poco::JSON::Object::Ptr parseObject(std::string_view text) {
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(kMaxDepth);
-    Poco::Dynamic::Var parsed = parser.parse(std::string(text));
-    if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
-      return parsed.extract<Poco::JSON::Object::Ptr>();
-    }
-  } catch (const Poco::Exception&) {
-  } catch (const std::exception&) {
-  }
-  return nullptr;
-}
-
-std::optional<std::string> stringMember(const Poco::JSON::Object& object, const std::string& key) {
-  if (!object.has(key)) {
-    return std::nullopt;
-  }
-  const Poco::Dynamic::Var& value = object.get(key);
-  if (!value.isString()) {
-    return std::nullopt;
-  }
-  return value.toString();
-}
-
 std::optional<std::int64_t> parseDecimal(std::string_view text) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -238,7 +214,8 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
     return reject(std::move(verdict), 400, "invalid", "body too large");
   }
   const auto members = TopLevelScanner(body).members();
-  const Poco::JSON::Object::Ptr object = parseObject(body);
+  const Poco::JSON::Object::Ptr object =
+      detail::parseObject(body, static_cast<std::size_t>(kMaxDepth));
   if (!members || !object) {
     return reject(std::move(verdict), 400, "invalid", "not a JSON object");
   }
@@ -256,13 +233,14 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
   const auto raw_event = raw("eventInfo");
   if (raw_event && !raw_event->empty() && raw_event->front() == '{') {
     event_info = std::string(*raw_event);
-  } else if (auto text = stringMember(*object, "eventInfo")) {
+  } else if (auto text = detail::stringMember(*object, "eventInfo")) {
     event_info = std::move(*text);
   } else {
     return reject(std::move(verdict), 400, "invalid", "eventInfo missing");
   }
-  const Poco::JSON::Object::Ptr event = parseObject(event_info);
-  const auto event_name = event ? stringMember(*event, "event") : std::nullopt;
+  const Poco::JSON::Object::Ptr event =
+      detail::parseObject(event_info, static_cast<std::size_t>(kMaxDepth));
+  const auto event_name = event ? detail::stringMember(*event, "event") : std::nullopt;
   if (!event_name) {
     return reject(std::move(verdict), 400, "invalid", "eventInfo.event missing");
   }
@@ -271,7 +249,7 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
     const auto payload = event->getObject("payload");
     const auto info = payload ? payload->getObject("meetingInfo") : nullptr;
     if (info) {
-      verdict.meeting_id = stringMember(*info, "meetingID").value_or("");
+      verdict.meeting_id = detail::stringMember(*info, "meetingID").value_or("");
     }
   } catch (const Poco::Exception&) {
     // payload or meetingInfo of another type: the meeting ID is informative only.
@@ -282,9 +260,9 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
     verdict.meeting_id.clear();
   }
 
-  const auto app_id = stringMember(*object, "appID");
-  const auto nonce = stringMember(*object, "nonce");
-  const auto signature = stringMember(*object, "signature");
+  const auto app_id = detail::stringMember(*object, "appID");
+  const auto nonce = detail::stringMember(*object, "nonce");
+  const auto signature = detail::stringMember(*object, "signature");
   const auto raw_timestamp = raw("timestamp");
   if (!app_id || !nonce || !signature || !raw_timestamp) {
     return reject(std::move(verdict), 400, "invalid",
@@ -292,7 +270,7 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
   }
   std::string timestamp(*raw_timestamp);
   if (!timestamp.empty() && timestamp.front() == '"') {
-    timestamp = stringMember(*object, "timestamp").value_or("");
+    timestamp = detail::stringMember(*object, "timestamp").value_or("");
   }
   const auto timestamp_value = parseDecimal(timestamp);
   if (!timestamp_value || *timestamp_value < 0) {
