@@ -1,7 +1,12 @@
 #include "plugin/app/meeting_runner.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <system_error>
 #include <utility>
 
 #include "plugin/log/log.h"
@@ -15,8 +20,13 @@ namespace {
 
 using session::Clock;
 
-// The longest the loop blocks before it looks at timers and the stop flag again.
-constexpr std::chrono::milliseconds kMaxWait{250};
+// The loop sleeps until the session's next deadline (retry, heartbeat, heartbeat timeout,
+// token refresh, Subscribe reply, end of meeting): a stop request wakes it through wake_fd_ and
+// the status page counts the retry down itself (statusText), so nothing needs a periodic tick.
+// Every phase the loop can wait in has a deadline today (the fetch and connect phases are
+// answered inside execute()); this cap only bounds the damage if a future phase forgot one,
+// at one wake-up a minute.
+constexpr std::chrono::milliseconds kMaxWait{std::chrono::minutes(1)};
 
 log::RateLimiter& frameErrorLimiter() {
   // Untrusted input: at most 5 lines per meeting and reason a minute.
@@ -71,6 +81,10 @@ MeetingRunner::MeetingRunner(config::MeetingConfig meeting,
       settings_(std::move(settings)),
       store_(std::move(store)),
       session_(meeting_.id, settings_.session, seed) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(), "eventfd for meeting runner");
+  }
   log::registerSecret(meeting_.host_password.value());
 }
 
@@ -80,6 +94,7 @@ MeetingRunner::~MeetingRunner() {
   log::unregisterSecret(meeting_.host_password.value());
   if (!control_token_secret_.empty()) log::unregisterSecret(control_token_secret_);
   if (!ws_token_secret_.empty()) log::unregisterSecret(ws_token_secret_);
+  ::close(wake_fd_);
 }
 
 void MeetingRunner::start() {
@@ -92,6 +107,15 @@ void MeetingRunner::requestStop() {
     stop_requested_ = true;
   }
   wake_.notify_all();
+  // The thread may be inside poll() on its socket, where the condition variable cannot reach
+  // it. An eventfd counter only overflows after 2^64 - 2 writes; EAGAIN cannot happen here.
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof one);
+}
+
+void MeetingRunner::drainWake() noexcept {
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto ignored = ::read(wake_fd_, &count, sizeof count);  // EAGAIN if empty
 }
 
 void MeetingRunner::join() {
@@ -99,8 +123,17 @@ void MeetingRunner::join() {
 }
 
 std::string MeetingRunner::statusText() const {
-  std::lock_guard<std::mutex> lock(status_mutex_);
-  return session::toText(status_);
+  session::StatusView status;
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    status = status_;
+  }
+  // The thread publishes only when it wakes, so the countdown is computed here.
+  if (status.retry_at) {
+    const auto remaining = std::max(Clock::duration::zero(), *status.retry_at - Clock::now());
+    status.next_retry_in = std::chrono::ceil<std::chrono::seconds>(remaining);
+  }
+  return session::toText(status);
 }
 
 void MeetingRunner::publishStatus() {
@@ -115,8 +148,8 @@ void MeetingRunner::run() {
     const auto deadline = session_.nextDeadline();
     auto wait = kMaxWait;
     if (deadline) {
-      const auto until =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      // Rounded up: waking just before the deadline would find nothing due and spin.
+      const auto until = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
       wait = std::clamp(until, std::chrono::milliseconds(0), kMaxWait);
     }
     execute(receiveOrWait(wait));
@@ -221,7 +254,7 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     wake_.wait_for(lock, wait, [this] { return stop_requested_.load(); });
     return {};
   }
-  const transport::WsEvent event = connection_->receive(wait);
+  const transport::WsEvent event = connection_->receive(wait, wake_fd_);
   const auto now = Clock::now();
   if (const auto* text = std::get_if<transport::WsText>(&event)) {
     protocol::Decoded decoded = protocol::decode(text->text);
@@ -251,7 +284,11 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
                   {"bytes", binary->bytes}});
     return session_.onFrame(now, std::move(decoded));
   }
-  if (std::holds_alternative<transport::WsTimeout>(event)) return {};
+  if (std::holds_alternative<transport::WsTimeout>(event)) {
+    // A deadline or a wake-up (receive does not say which): an empty eventfd costs one read.
+    drainWake();
+    return {};
+  }
   if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {
     connection_.reset();
     return session_.onClosed(now, {session::CloseCause::ServerClosed, closed->code,

@@ -27,10 +27,14 @@ struct RunnerSettings {
 
 /// One meeting's session thread. Thread-safe: start/requestStop/join/status may be called from
 /// any thread. The socket is used by the runner's thread only (OpenSSL forbids concurrent reads
-/// and writes on one TLS socket), so heartbeats are sent between receives.
+/// and writes on one TLS socket), so heartbeats are sent between receives. The thread sleeps
+/// until the session's next deadline; requestStop wakes it through an eventfd that the receive
+/// wait polls together with the socket (one extra descriptor per runner).
 class MeetingRunner {
  public:
   /// `rest` and `store` are shared with other runners; `seed` seeds the backoff jitter.
+  /// Throws std::system_error if the wake-up eventfd cannot be created (e.g. out of
+  /// descriptors).
   MeetingRunner(config::MeetingConfig meeting, std::shared_ptr<const transport::RestClient> rest,
                 RunnerSettings settings, std::shared_ptr<metrics::MeetingStore> store,
                 std::uint64_t seed);
@@ -41,7 +45,8 @@ class MeetingRunner {
 
   /// Starts the thread. Call once.
   void start();
-  /// Asks the thread to close its socket and end; returns at once.
+  /// Asks the thread to close its socket and end; returns at once. Wakes the thread whether it
+  /// waits for the socket or for a retry.
   void requestStop();
   /// Waits for the thread to end (after requestStop). A REST call in flight finishes first,
   /// so this takes at most about `api.timeout`.
@@ -51,7 +56,8 @@ class MeetingRunner {
   const std::string& meetingId() const { return meeting_.id; }
   /// The meeting's config (with its password: never print it).
   const config::MeetingConfig& meeting() const { return meeting_; }
-  /// A status-page line: state, attempt, next retry, last error. No secrets.
+  /// A status-page line: state, attempt, next retry (counted down to the time of this call),
+  /// last error. No secrets.
   std::string statusText() const;
 
  private:
@@ -60,6 +66,8 @@ class MeetingRunner {
   /// Executes `command`; a Report's event is moved out of it.
   session::Commands perform(session::Command& command);
   session::Commands receiveOrWait(std::chrono::milliseconds wait);
+  /// Empties the wake-up eventfd after a wake-up, so the next wait blocks again.
+  void drainWake() noexcept;
   /// Sends one frame; a failed send ends the connection and tells the session.
   session::Commands sendFrame(const std::string& text);
   void rememberSecret(std::string& slot, const std::string& secret);
@@ -80,6 +88,7 @@ class MeetingRunner {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   std::atomic<bool> stop_requested_{false};
+  int wake_fd_ = -1;  // eventfd written by requestStop, polled with the socket; owned
   std::thread thread_;
 };
 

@@ -405,6 +405,7 @@ StatusView Session::status(TimePoint now) const {
   if (phase_ == Phase::Retrying) {
     const auto remaining = std::max(Clock::duration::zero(), retry_at_ - now);
     view.next_retry_in = std::chrono::ceil<std::chrono::seconds>(remaining);
+    view.retry_at = retry_at_;
   }
   view.last_error = last_error_;
   return view;

@@ -178,7 +178,9 @@ struct StatusView {
   const char* activity = "";  ///< what the session is doing now, e.g. "fetching control token"
   unsigned attempt = 0;       ///< consecutive failed attempts
   std::optional<std::chrono::seconds> next_retry_in;  ///< rounded up; set while waiting to retry
-  std::string last_error;                             ///< empty if none yet
+  /// When the retry is due (set with next_retry_in), so a later reader can count down itself.
+  std::optional<TimePoint> retry_at;
+  std::string last_error;  ///< empty if none yet
 };
 
 /// One line for the status page, e.g.

@@ -1,6 +1,7 @@
 #include "plugin/transport/ws_connection.h"
 
 #include <Poco/Buffer.h>
+#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -9,9 +10,12 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <utility>
 
 #include "plugin/transport/failure_mapping.h"
@@ -83,7 +87,36 @@ struct WsConnection::Impl {
     return makeFailure(TransportError::ProtocolError, detail, {});
   }
 
-  WsEvent receive(std::chrono::milliseconds wait) {
+  /// What the idle wait saw first.
+  enum class Ready { Socket, TimedOut, Woken };
+
+  /// Waits until the socket or `wake_fd` (if >= 0) is readable or `deadline` passes; consumes
+  /// nothing from either. Throws Poco::IOException if poll() fails.
+  Ready waitReadable(std::chrono::steady_clock::time_point deadline, int wake_fd) const {
+    pollfd fds[2] = {{socket->impl()->sockfd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const nfds_t count = wake_fd >= 0 ? 2 : 1;
+    for (;;) {
+      // Rounded up, so a wait never ends just before its deadline and spins on poll(0).
+      // A deadline already passed still gets a zero-timeout poll, so receive(0ms) checks for
+      // data.
+      const auto remaining =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto timeout_ms =
+          std::clamp<std::chrono::milliseconds::rep>(remaining.count(), 0, INT_MAX);
+      const int n = ::poll(fds, count, static_cast<int>(timeout_ms));
+      if (n < 0) {
+        if (errno == EINTR) continue;  // a signal: wait again for the rest of the time
+        throw Poco::IOException(std::string("poll failed: ") + std::strerror(errno));
+      }
+      if (n == 0) return Ready::TimedOut;
+      // A wake-up wins over data: the caller asked to be interrupted (to stop, usually).
+      if (count == 2 && fds[1].revents != 0) return Ready::Woken;
+      // POLLIN, or POLLHUP/POLLERR: the read that follows reports the close or the error.
+      return Ready::Socket;
+    }
+  }
+
+  WsEvent receive(std::chrono::milliseconds wait, int wake_fd) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     std::string message;
     bool in_message = false;
@@ -92,13 +125,9 @@ struct WsConnection::Impl {
     for (;;) {
       if (!in_message && socket->available() <= 0) {
         // poll() waits exactly and consumes nothing, unlike a TLS read with a receive timeout
-        // (see tlsReceiveTimeout), so an idle timeout can never cut a frame in half.
-        // A deadline already passed still gets a minimal poll, so receive(0ms) checks for data.
-        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (!socket->poll(detail::toTimespan(remaining), Poco::Net::Socket::SELECT_READ)) {
-          return WsTimeout{};
-        }
+        // (see tlsReceiveTimeout), so an idle timeout can never cut a frame in half. Bytes
+        // OpenSSL has already decrypted (available() > 0) are invisible to poll(): read first.
+        if (waitReadable(deadline, wake_fd) != Ready::Socket) return WsTimeout{};
       }
       frame.resize(0);
       int flags = 0;
@@ -235,10 +264,12 @@ Result<void> WsConnection::send(std::string_view text) {
   }
 }
 
-WsEvent WsConnection::receive(std::chrono::milliseconds timeout) {
+WsEvent WsConnection::receive(std::chrono::milliseconds timeout) { return receive(timeout, -1); }
+
+WsEvent WsConnection::receive(std::chrono::milliseconds timeout, int wake_fd) {
   if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
   try {
-    return impl_->receive(timeout);
+    return impl_->receive(timeout, wake_fd);
   } catch (...) {
     Failure failure = detail::failureFromCurrentException({});
     impl_->discard();

@@ -86,6 +86,15 @@ class WsConnection {
   /// max_frame_bytes gives Failure{TooLarge}; the connection must then be discarded.
   WsEvent receive(std::chrono::milliseconds timeout);
 
+  /// Like receive(timeout), but the idle wait also ends, with WsTimeout, as soon as `wake_fd`
+  /// (e.g. an eventfd or the read end of a pipe, owned by the caller) is readable; -1 means no
+  /// wake descriptor. Lets another thread interrupt the wait without touching the TLS socket.
+  /// The descriptor is only polled, never read: the caller drains it, and while it stays
+  /// readable every call returns WsTimeout at once (unless OpenSSL already holds received bytes,
+  /// which are then read first). Socket data is never consumed by a wake-up. Once a message has
+  /// started, its rest is awaited as in receive(timeout), without looking at `wake_fd`.
+  WsEvent receive(std::chrono::milliseconds timeout, int wake_fd);
+
   /// Sends a close frame (1000, best effort within the send timeout) and shuts the TLS
   /// connection down. Idempotent.
   void close() noexcept;

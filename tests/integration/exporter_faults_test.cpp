@@ -6,6 +6,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,6 +135,31 @@ BOOST_AUTO_TEST_CASE(wrong_password_waits_and_shows_the_error_code) {
   BOOST_CHECK(page.find(wrong) == std::string::npos);
   BOOST_CHECK(page.find(spec.host_password) == std::string::npos);
   BOOST_CHECK(h.exporter().renderMetrics().find(wrong) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(status_page_counts_the_retry_down_while_the_runner_sleeps) {
+  // The runner sleeps through the whole 20 s backoff; the countdown is computed when the page
+  // is rendered, not when the runner last woke.
+  ExporterHarness h;
+  h.editConfig([](hme::config::Config& config) {
+    config.session.backoff_initial = 20s;
+    config.session.backoff_max = 20s;
+  });
+  h.simulator().addMeeting(testMeetingSpec(kA));
+  h.configureMeeting(kA, "not-the-password-5150");
+  h.start();
+  const std::string marker = "next retry in ";
+  const auto retryIn = [&]() -> std::optional<long> {
+    const std::string page = h.exporter().renderStatusPage();
+    const auto at = page.find(marker);
+    if (at == std::string::npos) return std::nullopt;
+    return std::strtol(page.c_str() + at + marker.size(), nullptr, 10);
+  };
+  BOOST_REQUIRE(h.waitFor([&] { return retryIn().has_value(); }, 8s));
+  const long first = *retryIn();
+  BOOST_TEST_MESSAGE("first countdown: " << first << " s");
+  BOOST_REQUIRE_GT(first, 2);
+  BOOST_CHECK(h.waitFor([&] { return retryIn().value_or(first) < first; }, 3s));
 }
 
 BOOST_AUTO_TEST_CASE(untrusted_server_certificate_is_refused) {

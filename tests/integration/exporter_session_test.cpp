@@ -379,4 +379,32 @@ BOOST_AUTO_TEST_CASE(control_token_refreshed_while_connected) {
   BOOST_CHECK_GE(h.simulator().observations(kA).control_tokens_issued, 2U);
 }
 
+BOOST_AUTO_TEST_CASE(stop_with_connected_idle_meetings_returns_promptly) {
+  // Runners sleep until their next deadline, here the 30 s heartbeat: only the wake-up
+  // descriptor polled together with the socket can end those waits early.
+  ExporterHarness h;
+  h.editConfig([](hme::config::Config& config) {
+    config.session.heartbeat_interval = 30s;
+    config.session.heartbeat_timeout = 60s;
+  });
+  h.addMeeting(testMeetingSpec(kA));
+  h.addMeeting(testMeetingSpec(kB));
+  h.start();
+  BOOST_REQUIRE(h.waitUp(kA, 10s));
+  BOOST_REQUIRE(h.waitUp(kB, 10s));
+  // Both runners are now blocked in receive(), nothing due for about 30 s.
+  const auto start = std::chrono::steady_clock::now();
+  h.exporter().stop();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  BOOST_TEST_MESSAGE("stop took " << elapsed.count() << " s");
+  BOOST_CHECK_LT(elapsed.count(), 2.0);
+  // The sessions really ended: the server saw both connections closed.
+  BOOST_CHECK(h.waitFor(
+      [&] {
+        return h.simulator().observations(kA).connections_open == 0 &&
+               h.simulator().observations(kB).connections_open == 0;
+      },
+      5s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

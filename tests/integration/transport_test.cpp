@@ -6,6 +6,7 @@
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/WebSocket.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,10 +14,12 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "plugin/transport/rest_client.h"
 #include "plugin/transport/tls.h"
@@ -641,6 +644,75 @@ BOOST_AUTO_TEST_CASE(ws_receive_timeout_is_not_doubled_by_tls) {
   const long elapsed_ms = millisecondsSince(start);
   BOOST_TEST(elapsed_ms >= 390);
   BOOST_TEST(elapsed_ms < 750);
+  BOOST_TEST(ws.usable());
+  ws.close();
+}
+
+/// An eventfd for receive(timeout, wake_fd), closed on scope exit.
+class WakeFd {
+ public:
+  WakeFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) { BOOST_REQUIRE(fd_ >= 0); }
+  ~WakeFd() { ::close(fd_); }
+  WakeFd(const WakeFd&) = delete;
+  WakeFd& operator=(const WakeFd&) = delete;
+  int fd() const { return fd_; }
+  void signal() const {
+    const std::uint64_t one = 1;
+    BOOST_REQUIRE(::write(fd_, &one, sizeof one) == static_cast<ssize_t>(sizeof one));
+  }
+  /// Whether it was signalled; empties it.
+  bool drain() const {
+    std::uint64_t count = 0;
+    return ::read(fd_, &count, sizeof count) == static_cast<ssize_t>(sizeof count);
+  }
+
+ private:
+  int fd_;
+};
+
+BOOST_AUTO_TEST_CASE(ws_receive_is_woken_by_the_wake_fd_from_another_thread) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) { nextFrame(ws); }));
+  WsConnection ws = openWs(server);
+  const WakeFd wake;
+  const auto start = Clock::now();
+  // The write is delayed so that it lands while receive() is blocked in poll().
+  std::thread waker([&wake] {
+    std::this_thread::sleep_for(300ms);
+    wake.signal();
+  });
+  const WsEvent event = ws.receive(30s, wake.fd());
+  const long elapsed_ms = millisecondsSince(start);
+  waker.join();
+  expect<WsTimeout>(event);
+  BOOST_TEST(elapsed_ms >= 250);
+  BOOST_TEST(elapsed_ms < 5000);  // the 30 s timeout did not run out
+  BOOST_TEST(ws.usable());
+  BOOST_TEST(wake.drain());  // receive() only polls the descriptor
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_wake_up_consumes_no_socket_data) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) {
+    nextFrame(ws);  // "go"
+    sendText(ws, "data");
+    nextFrame(ws);
+  }));
+  WsConnection ws = openWs(server);
+  const WakeFd wake;
+  BOOST_REQUIRE(ws.send("go").ok());
+  wake.signal();
+  // Signalled before the call: returns at once whether or not "data" has arrived yet.
+  const auto start = Clock::now();
+  expect<WsTimeout>(ws.receive(30s, wake.fd()));
+  BOOST_TEST(millisecondsSince(start) < 5000);
+  BOOST_REQUIRE(wake.drain());
+  BOOST_TEST(expect<WsText>(ws.receive(kWait, wake.fd())).text == "data");
+  // Drained: the next call waits for its timeout again.
+  const auto idle_start = Clock::now();
+  expect<WsTimeout>(ws.receive(300ms, wake.fd()));
+  BOOST_TEST(millisecondsSince(idle_start) >= 290);
   BOOST_TEST(ws.usable());
   ws.close();
 }

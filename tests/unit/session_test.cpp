@@ -756,11 +756,16 @@ BOOST_AUTO_TEST_CASE(status_view_renders_without_secrets) {
                                std::to_string(view.next_retry_in->count()) +
                                " s, last error: control_token: HTTP 429 MMC.100000429";
   BOOST_TEST(sess::toText(view) == expected);
+  // The absolute retry time, for readers that count down later (the runner's status line).
+  BOOST_REQUIRE(view.retry_at.has_value());
+  BOOST_TEST((view.retry_at == h.s.nextDeadline()));
+  BOOST_TEST(h.s.status(*view.retry_at + 1s).next_retry_in->count() == 0);
 
   Harness live;
   live.goLive();
   const std::string text = sess::toText(live.s.status(live.now));
   BOOST_TEST(text == "subscribed, up (live)");
+  BOOST_TEST(!live.s.status(live.now).retry_at.has_value());
   BOOST_TEST(text.find(kToken) == std::string::npos);
 }
 
