@@ -2,7 +2,6 @@
 // up first, so the ones needing attention are on the first screen.
 #include <boost/test/unit_test.hpp>
 #include <chrono>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,9 +46,8 @@ BOOST_AUTO_TEST_CASE(hundred_meetings_summary_first_and_not_up_first) {
   config.api.url = simulator.apiUrl();
   config.api.ca_file = kPki + "ca.pem";
   for (int i = 0; i < 100; ++i) {
-    char id[16];
-    std::snprintf(id, sizeof id, "9000000%02d", i);
-    config.meetings.push_back({id, hme::config::Secret(std::string("pw-") + id)});
+    const std::string id = std::to_string(900000000 + i);
+    config.meetings.push_back({id, hme::config::Secret("pw-" + id)});
   }
   hme::app::Exporter exporter([&config] { return config; }, "test", "abc");
   exporter.start();
