@@ -391,6 +391,9 @@ class Reducer {
   void operator()(const Disconnected& disconnected) {
     increment(state_.counters.disconnects, indexOf(disconnected.reason));
     recordError(state_.session, toLabel(disconnected.reason), disconnected.detail, at_);
+    // The session reports its next state in a separate event; a scrape in between must not show
+    // the disconnect counted while the meeting still looks up.
+    state_.session.up = false;
   }
 
   void operator()(const HeartbeatSent&) { ++state_.counters.heartbeats_sent; }
