@@ -16,12 +16,12 @@
 namespace {
 
 using namespace std::chrono_literals;
+using hme::faults::Harness;
+using hme::faults::meetingSpec;
 using hme::metrics::ConnectStage;
 using hme::metrics::DisconnectReason;
 using hme::metrics::SessionState;
 using hme::simulator::RestCall;
-using hme::faults::Harness;
-using hme::faults::meetingSpec;
 
 const std::string kMeeting = "900300001";
 
@@ -459,9 +459,8 @@ BOOST_AUTO_TEST_CASE(ten_percent_of_fifty_meetings_fail_permanently) {
   BOOST_TEST(
       hme::faults::value(samples, "huawei_meeting_exporter_sessions", {{"state", "subscribed"}})
           .value_or(-1) == 45.0);
-  BOOST_TEST(
-      hme::faults::value(samples, "huawei_meeting_exporter_sessions", {{"state", "waiting"}})
-          .value_or(-1) == 5.0);
+  BOOST_TEST(hme::faults::value(samples, "huawei_meeting_exporter_sessions", {{"state", "waiting"}})
+                 .value_or(-1) == 5.0);
   const auto violations = h.counterViolations();
   BOOST_TEST(violations.empty(), (violations.empty() ? "" : violations.front()));
   BOOST_TEST(h.leakedSecrets().empty());
