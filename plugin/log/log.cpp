@@ -192,6 +192,16 @@ std::string_view telegrafPrefix(Level level) {
   return "E! ";
 }
 
+// ` key=value` for every field, both redacted (the logfmt and Telegraf formats share it).
+void appendLogfmtFields(std::string& line, Fields fields) {
+  for (const Field& f : fields) {
+    line.push_back(' ');
+    appendLogfmtKey(line, redact(f.key()));
+    line.push_back('=');
+    appendLogfmtValue(line, redact(f.value()));
+  }
+}
+
 std::string formatLine(Format format, std::chrono::system_clock::time_point ts, Level level,
                        std::string_view msg, Fields fields) {
   const std::string stamp = formatTimestamp(ts);
@@ -218,23 +228,13 @@ std::string formatLine(Format format, std::chrono::system_clock::time_point ts, 
     line.append(telegrafPrefix(level));
     // The message is written bare (escaped, never quoted) so Telegraf's log reads naturally.
     appendEscaped(line, redact(msg));
-    for (const Field& f : fields) {
-      line.push_back(' ');
-      appendLogfmtKey(line, redact(f.key()));
-      line.push_back('=');
-      appendLogfmtValue(line, redact(f.value()));
-    }
+    appendLogfmtFields(line, fields);
     line.push_back('\n');
   } else {
     line.append("ts=").append(stamp).append(" level=").append(levelName(level));
     line.append(" msg=");
     appendLogfmtValue(line, redact(msg));
-    for (const Field& f : fields) {
-      line.push_back(' ');
-      appendLogfmtKey(line, redact(f.key()));
-      line.push_back('=');
-      appendLogfmtValue(line, redact(f.value()));
-    }
+    appendLogfmtFields(line, fields);
     line.push_back('\n');
   }
   return line;
