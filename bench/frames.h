@@ -1,6 +1,7 @@
 #pragma once
 /// Realistic push frames for the benchmarks, shaped like the official ParticipantsNotify example
-/// (protocol.md §5): every `pinfoMap` value a string, 32-character base-36 pids.
+/// (protocol.md §5): every `pinfoMap` value a string, 32-character base-36 pids, members in the
+/// official order unless asked otherwise.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,16 +35,50 @@ inline std::string participantItem(std::uint64_t n) {
          R"(","ORG_ID":"ff8080817"}})";
 }
 
+/// The order of a push's members. protocol.md §4: every official example puts `data` first and
+/// `action` last; a decoder must take both orders alike.
+enum class MemberOrder {
+  Official,     ///< data, confID, msgID, msgMode, version, createTime, action
+  ActionFirst,  ///< action, confID, msgID, msgMode, version, createTime, data
+};
+
+/// A full (msgMode 0) push of `action` whose `data` is the JSON array `data`.
+inline std::string fullPush(const std::string& action, const std::string& meeting_id,
+                            const std::string& data, MemberOrder order) {
+  const std::string envelope = R"("confID":")" + meeting_id +
+                               R"(","msgID":"23a429e8c4b2a1f0e9d8c7b6a5f4e3d2","msgMode":0,)" +
+                               R"("version":1611993595058,"createTime":1611993595058)";
+  if (order == MemberOrder::Official) {
+    return R"({"data":)" + data + "," + envelope + R"(,"action":")" + action + R"("})";
+  }
+  return R"({"action":")" + action + R"(",)" + envelope + R"(,"data":)" + data + "}";
+}
+
 /// A full ParticipantsNotify listing participants first … first + count − 1.
 inline std::string participantsFrame(const std::string& meeting_id, std::uint64_t first,
-                                     std::size_t count) {
-  std::string frame = R"({"action":"ParticipantsNotify","confID":")" + meeting_id +
-                      R"(","msgID":"23a429e8c4b2a1f0e9d8c7b6a5f4e3d2","msgMode":0,)" +
-                      R"("version":1611993595058,"createTime":1611993595058,"data":[)";
+                                     std::size_t count, MemberOrder order = MemberOrder::Official) {
+  std::string data = "[";
   for (std::size_t i = 0; i < count; ++i) {
-    frame += (i == 0 ? "" : ",") + participantItem(first + i);
+    data += (i == 0 ? "" : ",") + participantItem(first + i);
   }
-  return frame + "]}";
+  return fullPush("ParticipantsNotify", meeting_id, data + "]", order);
+}
+
+/// The largest full ParticipantsNotify (participants 0, 1, …) of at most `max_bytes` bytes;
+/// `count` receives the number of participants it lists.
+inline std::string participantsFrameUpTo(const std::string& meeting_id, std::size_t max_bytes,
+                                         std::size_t& count,
+                                         MemberOrder order = MemberOrder::Official) {
+  const std::size_t overhead = fullPush("ParticipantsNotify", meeting_id, "[]", order).size();
+  std::string data = "[";
+  count = 0;
+  for (;;) {
+    const std::string item = participantItem(count);
+    if (overhead + data.size() + item.size() + 1 > max_bytes) break;
+    data += (count == 0 ? "" : ",") + item;
+    ++count;
+  }
+  return fullPush("ParticipantsNotify", meeting_id, data + "]", order);
 }
 
 /// One NetConditionNotify item (all figures, strings except bandwidth) for participant `n`.
@@ -60,14 +95,12 @@ inline std::string netConditionItem(std::uint64_t n) {
 
 /// A full NetConditionNotify for participants first … first + count − 1.
 inline std::string netConditionFrame(const std::string& meeting_id, std::uint64_t first,
-                                     std::size_t count) {
-  std::string frame = R"({"action":"NetConditionNotify","confID":")" + meeting_id +
-                      R"(","msgID":"9f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99","msgMode":0,)" +
-                      R"("version":1611993595058,"createTime":1611993595058,"data":[)";
+                                     std::size_t count, MemberOrder order = MemberOrder::Official) {
+  std::string data = "[";
   for (std::size_t i = 0; i < count; ++i) {
-    frame += (i == 0 ? "" : ",") + netConditionItem(first + i);
+    data += (i == 0 ? "" : ",") + netConditionItem(first + i);
   }
-  return frame + "]}";
+  return fullPush("NetConditionNotify", meeting_id, data + "]", order);
 }
 
 }  // namespace hme::bench

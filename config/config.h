@@ -54,7 +54,7 @@ struct SessionConfig {
   std::chrono::milliseconds backoff_initial = std::chrono::seconds(1);      ///< ≤ backoff_max
   std::chrono::milliseconds backoff_max = std::chrono::seconds(60);
   std::chrono::milliseconds token_refresh_before = std::chrono::minutes(5);  ///< > 0
-  std::size_t max_frame_bytes = 1048576;                                     ///< 4KiB..64MiB
+  std::size_t max_frame_bytes = 16777216;                                    ///< 4KiB..64MiB
   std::vector<std::string> subscribe = defaultSubscribeTypes();  ///< non-empty, no duplicates
 };
 

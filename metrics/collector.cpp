@@ -33,6 +33,7 @@ enum Family : std::size_t {
   kTokenRefreshes,
   kMessages,
   kMessageErrors,
+  kItemsRejected,
   kLastMessage,
   kInfo,
   kStart,
@@ -112,6 +113,8 @@ const FamilySpec kFamilies[kFamilyCount] = {
    "Text frames received that parsed as a JSON object with a string action, by action."},
   {"huawei_meeting_message_errors_total", kCounter,
    "Frames received and rejected, by reason."},
+  {"huawei_meeting_message_items_rejected_total", kCounter,
+   "List items left out of applied push frames, by reason (id_too_long: id over 64 bytes)."},
   {"huawei_meeting_last_message_timestamp_seconds", kGauge,
    "Unix time the last frame arrived from the event push server."},
   {"huawei_meeting_info", kGauge,
@@ -201,6 +204,7 @@ constexpr DisconnectReason kDisconnectReasons[] = {
     DisconnectReason::MeetingEnded};
 constexpr RejectReason kRejectReasons[] = {RejectReason::InvalidJson, RejectReason::InvalidMessage,
                                            RejectReason::TooLarge, RejectReason::BinaryFrame};
+constexpr ItemRejectReason kItemRejectReasons[] = {ItemRejectReason::IdTooLong};
 constexpr Role kRoles[] = {Role::Host, Role::Cohost, Role::Participant, Role::Audience};
 constexpr ClientType kClients[] = {ClientType::Desktop, ClientType::Mobile, ClientType::Pad,
                                    ClientType::Other};
@@ -343,6 +347,10 @@ void renderSession(Sink& out, std::string_view meeting_id, const MeetingState& s
   for (auto reason : kRejectReasons) {
     out.add(kMessageErrors, {id, {"reason", toLabel(reason)}},
             asDouble(counters.message_errors[idx(reason)]));
+  }
+  for (auto reason : kItemRejectReasons) {
+    out.add(kItemsRejected, {id, {"reason", toLabel(reason)}},
+            asDouble(counters.items_rejected[idx(reason)]));
   }
   if (session.last_message_at) out.add(kLastMessage, {id}, seconds(*session.last_message_at));
 }

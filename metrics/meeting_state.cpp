@@ -110,6 +110,14 @@ Role ParticipantRecord::role() const {
   return Role::Participant;
 }
 
+const char* toLabel(ItemRejectReason reason) {
+  switch (reason) {
+    case ItemRejectReason::IdTooLong:
+      return "id_too_long";
+  }
+  return "id_too_long";
+}
+
 std::uint64_t MeetingCounters::messageErrorsTotal() const {
   std::uint64_t total = 0;
   for (auto count : message_errors) total += count;

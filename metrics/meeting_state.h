@@ -50,6 +50,18 @@ inline constexpr std::size_t kMediaCount = 3;
 enum class Direction : std::uint8_t { Upstream, Downstream };
 inline constexpr std::size_t kDirectionCount = 2;
 
+/// Reason label of huawei_meeting_message_items_rejected_total: why one item of a list push was
+/// left out while the rest of the frame was applied.
+enum class ItemRejectReason : std::uint8_t {
+  IdTooLong  ///< its key (pid, participantID, attendee key, groupId) is longer than kMaxIdBytes
+};
+inline constexpr std::size_t kItemRejectReasonCount = 1;
+
+/// Longest participant, attendee or group id (in bytes) that is stored; an item with a longer
+/// one is rejected (ItemRejectReason::IdTooLong). Real ids are 32 characters or less; the bound
+/// keeps each stored key, and so each meeting's lists, small whatever a frame carries.
+inline constexpr std::size_t kMaxIdBytes = 64;
+
 /// huawei_meeting_state stateset values (ConfDynamicInfoNotify `state`).
 enum class MeetingPhase : std::uint8_t { Scheduled, Created, Destroyed };
 inline constexpr std::size_t kMeetingPhaseCount = 3;
@@ -95,6 +107,8 @@ const char* toLabel(Direction direction);
 const char* toLabel(MeetingPhase phase);
 /// Label value of a client type (`desktop`, `mobile`, `pad`, `other`).
 const char* toLabel(ClientType client);
+/// Label value of an item reject reason (`id_too_long`).
+const char* toLabel(ItemRejectReason reason);
 
 /// One participant, merged from partial ParticipantFields. Kept small on purpose (one per
 /// participant of every meeting): flags are bytes, the role is the wire value.
@@ -184,6 +198,8 @@ struct MeetingCounters {
   std::uint64_t token_refreshes = 0;
   std::array<std::uint64_t, kMessageActions.size()> messages{};    ///< by kMessageActions index
   std::array<std::uint64_t, kRejectReasonCount> message_errors{};  ///< by RejectReason
+  /// List items left out of applied frames, by ItemRejectReason.
+  std::array<std::uint64_t, kItemRejectReasonCount> items_rejected{};
 
   /// Sum of message_errors over all reasons.
   std::uint64_t messageErrorsTotal() const;

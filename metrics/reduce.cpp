@@ -15,7 +15,7 @@ namespace {
 
 // Bounds for strings from the wire that end up in labels or on the status page.
 constexpr std::size_t kMaxTitleBytes = 256;
-constexpr std::size_t kMaxIdBytes = 64;
+constexpr std::size_t kMaxDisplayIdBytes = 64;
 constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxErrorBytes = 256;
 constexpr std::size_t kMaxCallNumberBytes = 64;
@@ -158,13 +158,17 @@ std::size_t firstDroppedIndex(const std::vector<Listed<Item>>& listed, std::size
   return *nth;
 }
 
-// Pids added and removed by a full list.
+// Pids added and removed by a full list, and items left out for an id over kMaxIdBytes.
 struct ListChanges {
   std::uint64_t added = 0;
   std::uint64_t removed = 0;
+  std::uint64_t ids_too_long = 0;
 };
 
-// Replaces `records` by the full list `items` (Remove items and empty pids skipped). A full list
+bool idTooLong(std::string_view id) { return id.size() > kMaxIdBytes; }
+
+// Replaces `records` by the full list `items` (Remove items and empty pids skipped, pids over
+// kMaxIdBytes skipped and counted). A full list
 // is usually the previous one again, so the map is updated in place rather than rebuilt: a pid
 // already present costs no node allocation and no pid copy. The result is exactly that of
 // building the list from scratch: a listed pid gets a fresh `Record{}` into which
@@ -174,11 +178,16 @@ struct ListChanges {
 template <typename Record, typename Item, typename Merge>
 ListChanges replaceList(std::map<std::string, Record>& records, const std::vector<Item>& items,
                         std::size_t cap, Merge merge) {
+  ListChanges changes;
   std::vector<Listed<Item>> listed;
   listed.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];
     if (item.pid.empty() || item.mode == ItemMode::Remove) continue;
+    if (idTooLong(item.pid)) {
+      ++changes.ids_too_long;
+      continue;
+    }
     listed.push_back({item.pid, i, &item});
   }
   // By pid, then wire order: the items of one pid merge in wire order, the first has the lowest
@@ -189,7 +198,6 @@ ListChanges replaceList(std::map<std::string, Record>& records, const std::vecto
   });
   const std::size_t first_dropped = firstDroppedIndex(listed, cap);
 
-  ListChanges changes;
   const auto drop = [&](typename std::map<std::string, Record>::iterator at) {
     ++changes.removed;
     return records.erase(at);
@@ -224,7 +232,7 @@ class Reducer {
   void operator()(const ConfBasicInfo& info) {
     auto& out = state_.info;
     out.received = true;
-    if (info.display_id) out.display_id = sanitizeText(*info.display_id, kMaxIdBytes, false);
+    if (info.display_id) out.display_id = sanitizeText(*info.display_id, kMaxDisplayIdBytes, false);
     if (info.title) out.title = sanitizeText(*info.title, kMaxTitleBytes, true);
     if (auto seconds = msToSeconds(info.start_time_ms)) out.start_timestamp_seconds = seconds;
     if (auto seconds = msToSeconds(info.scheduled_start_time_ms)) {
@@ -263,7 +271,7 @@ class Reducer {
       return;
     }
     for (const auto& item : update.items) {
-      if (item.pid.empty()) continue;
+      if (item.pid.empty() || rejectedId(item.pid)) continue;
       if (item.mode == ItemMode::Remove) {
         if (state_.participants.erase(item.pid) != 0) {
           ++state_.counters.participant_leaves;
@@ -287,6 +295,7 @@ class Reducer {
     for (const auto& item : update.items) {
       // Remove items inside a full list describe nothing present: skip them.
       if (update.full && item.mode == ItemMode::Remove) continue;
+      if (rejectedId(item.key)) continue;
       keys.emplace_back(item.key, item.mode == ItemMode::Upsert);
     }
     applyToSet(state_.attendees, update.full, keys, options_.max_list_entries);
@@ -295,6 +304,7 @@ class Reducer {
   void operator()(const SpeakersUpdate& update) {
     std::vector<std::string> pids;
     for (const auto& speaker : update.speakers) {
+      if (rejectedId(speaker.pid)) continue;
       if (!speaker.pid.empty() && pids.size() < options_.max_list_entries) {
         pids.push_back(speaker.pid);
       }
@@ -309,13 +319,14 @@ class Reducer {
 
   void operator()(const NetConditionUpdate& update) {
     if (update.full) {
-      replaceList(
+      const auto changes = replaceList(
           state_.net, update.items, options_.max_list_entries,
           [](NetRecord& record, const NetConditionChange& item) { merge(record, item.figures); });
+      countIdsTooLong(changes.ids_too_long);
       return;
     }
     for (const auto& item : update.items) {
-      if (item.pid.empty()) continue;
+      if (item.pid.empty() || rejectedId(item.pid)) continue;
       if (item.mode == ItemMode::Remove) {
         state_.net.erase(item.pid);
         continue;
@@ -351,6 +362,7 @@ class Reducer {
     keys.reserve(update.items.size());
     for (const auto& item : update.items) {
       if (update.full && item.mode == ItemMode::Remove) continue;
+      if (rejectedId(item.pid)) continue;
       // Admitted members (WAITINGSTATE 1) are no longer waiting.
       const bool waiting =
           item.mode == ItemMode::Upsert && !(item.waiting_state && *item.waiting_state == 1);
@@ -362,7 +374,9 @@ class Reducer {
   void operator()(const InterpreterGroupsUpdate& update) {
     std::vector<std::pair<std::string, bool>> keys;
     keys.reserve(update.group_ids.size());
-    for (const auto& id : update.group_ids) keys.emplace_back(id, true);
+    for (const auto& id : update.group_ids) {
+      if (!rejectedId(id)) keys.emplace_back(id, true);
+    }
     applyToSet(state_.interpreter_groups, update.full, keys, options_.max_list_entries);
   }
 
@@ -425,6 +439,7 @@ class Reducer {
                     });
     state_.counters.participant_joins += changes.added;
     state_.counters.participant_leaves += changes.removed;
+    countIdsTooLong(changes.ids_too_long);
 
     // Figures of pids outside the new list belong to nobody present: drop them (both maps are
     // sorted by pid, one walk).
@@ -438,6 +453,18 @@ class Reducer {
         net = state_.net.erase(net);
       }
     }
+  }
+
+  // An item whose key is longer than kMaxIdBytes is left out (and counted) rather than stored:
+  // the rest of its frame still applies.
+  bool rejectedId(std::string_view id) {
+    if (!idTooLong(id)) return false;
+    countIdsTooLong(1);
+    return true;
+  }
+
+  void countIdsTooLong(std::uint64_t items) {
+    state_.counters.items_rejected[static_cast<std::size_t>(ItemRejectReason::IdTooLong)] += items;
   }
 
   void countInviteResult(const std::string& code) {

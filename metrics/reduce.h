@@ -28,7 +28,9 @@ struct ReduceOptions {
 /// Lists: a `full` update replaces the list and the difference to the previous one is counted
 /// (new pids = joins, vanished pids = leaves), so the first snapshot counts everyone and a snapshot
 /// after a reconnect counts only what changed; an incremental update merges items by key (an
-/// unknown pid is a join, `Remove` a leave that also drops the pid's network figures).
+/// unknown pid is a join, `Remove` a leave that also drops the pid's network figures). An item
+/// whose key (pid, participantID, attendee key, speaker pid, groupId) is longer than kMaxIdBytes
+/// is left out and counted in `counters.items_rejected`; the rest of the update applies.
 /// Network figures are stored in base units (ms ÷ 1000, 0.01 % ÷ 10000, 100 bit/s × 100 ÷ 8);
 /// negative or non-finite figures are treated as not reported.
 /// InviteResults: see InviteMemory for the replay rule; codes are classified per the catalogue.

@@ -16,7 +16,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: huawei_meeting_simulator [flags]
+constexpr const char* kUsage =
+    R"(usage: huawei_meeting_simulator [flags]  (--flag VALUE or --flag=VALUE)
   --host ADDR            bind address (default 127.0.0.1)
   --port N               port (default 0: any free port)
   --cert FILE --key FILE server certificate and key (PEM); without them a throwaway CA and
@@ -25,7 +26,8 @@ constexpr const char* kUsage = R"(usage: huawei_meeting_simulator [flags]
   --meetings N           number of meetings (default 3)
   --first-id ID          first meeting ID; the others count up (default 900000001)
   --password PW          host password of every meeting (default hme-demo)
-  --participants N       participants per meeting at start (default 6)
+  --participants N       participants per meeting at start (default 6; a full ParticipantsNotify
+                         carries ~750 bytes each, e.g. 3000 for a 2.3 MB snapshot)
   --max-participants N   upper bound the scenario keeps to (default 30)
   --seed N               scenario seed (default 1)
   --speed X              scenario steps per second (default 1; 0 = frozen)
@@ -70,15 +72,21 @@ int run(int argc, char** argv) {
   MeetingSpec base;
   double speed = 1.0;
   for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
+    std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       std::cout << kUsage;
       return 0;
     }
-    if (i + 1 >= argc) {
+    std::string value;
+    if (const auto equals = flag.find('=');
+        flag.rfind("--", 0) == 0 && equals != std::string::npos) {
+      value = flag.substr(equals + 1);
+      flag.resize(equals);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
       usageError(flag + ": missing value (or unknown flag)");
     }
-    const std::string value = argv[++i];
     if (flag == "--host") {
       options.host = value;
     } else if (flag == "--port") {

@@ -338,6 +338,25 @@ bool Meeting::dueToStart(std::int64_t now_ms) const {
 // Frames
 // ---------------------------------------------------------------------------------------------
 
+std::string Meeting::pushText(const JsonObject& push) {
+  // protocol.md §4: every official example lists the payload first, then confID, msgID,
+  // msgMode, version, createTime, and `action` last. Two pushes in three go out in that order,
+  // the third envelope first (as built), so a client that depends on either order shows up.
+  static constexpr std::array<const char*, 6> kEnvelopeOrder = {"confID",  "msgID",      "msgMode",
+                                                                "version", "createTime", "action"};
+  if (pushes_serialized_++ % 3 == 2) return text(push);
+  Object::Ptr ordered = newObject();
+  for (const std::string& name : push->getNames()) {
+    const bool envelope_member = std::any_of(kEnvelopeOrder.begin(), kEnvelopeOrder.end(),
+                                             [&name](const char* key) { return name == key; });
+    if (!envelope_member) ordered->set(name, push->get(name));
+  }
+  for (const char* key : kEnvelopeOrder) {
+    if (push->has(key)) ordered->set(key, push->get(key));
+  }
+  return text(ordered);
+}
+
 Meeting::JsonObject Meeting::envelope(PushType type, int msg_mode, std::int64_t now_ms) {
   Object::Ptr o = newObject();
   o->set("action", actionName(type));
@@ -387,7 +406,7 @@ Push Meeting::participantsPush(const std::vector<const Participant*>& items, boo
     data->add(item);
   }
   o->set("data", data);
-  return {PushType::Participants, text(o)};
+  return {PushType::Participants, pushText(o)};
 }
 
 Push Meeting::participantChange(const Participant& p,
@@ -405,7 +424,7 @@ Push Meeting::participantChange(const Participant& p,
   Array::Ptr data = new Array;
   data->add(item);
   o->set("data", data);
-  return {PushType::Participants, text(o)};
+  return {PushType::Participants, pushText(o)};
 }
 
 Push Meeting::netPush(const std::vector<const Participant*>& items, bool full,
@@ -440,7 +459,7 @@ Push Meeting::netPush(const std::vector<const Participant*>& items, bool full,
     data->add(item);
   }
   o->set("data", data);
-  return {PushType::NetCondition, text(o)};
+  return {PushType::NetCondition, pushText(o)};
 }
 
 Push Meeting::removePush(PushType type, const std::string& id, std::int64_t now_ms) {
@@ -454,7 +473,7 @@ Push Meeting::removePush(PushType type, const std::string& id, std::int64_t now_
   Array::Ptr data = new Array;
   data->add(item);
   o->set("data", data);
-  return {type, text(o)};
+  return {type, pushText(o)};
 }
 
 Push Meeting::invitePush(const std::vector<InviteItem>& items, bool full, std::int64_t now_ms) {
@@ -467,7 +486,7 @@ Push Meeting::invitePush(const std::vector<InviteItem>& items, bool full, std::i
     data->add(item);
   }
   o->set("data", data);
-  return {PushType::InviteResult, text(o)};
+  return {PushType::InviteResult, pushText(o)};
 }
 
 Push Meeting::speakersPush(std::int64_t now_ms) {
@@ -489,7 +508,7 @@ Push Meeting::speakersPush(std::int64_t now_ms) {
     }
     o->set("data", data);
   }
-  return {PushType::SpeakerChange, text(o)};
+  return {PushType::SpeakerChange, pushText(o)};
 }
 
 Push Meeting::waitingPush(const std::vector<const WaitingMember*>& items, bool full,
@@ -510,7 +529,7 @@ Push Meeting::waitingPush(const std::vector<const WaitingMember*>& items, bool f
     data->add(item);
   }
   o->set("data", data);
-  return {PushType::WaitingList, text(o)};
+  return {PushType::WaitingList, pushText(o)};
 }
 
 Push Meeting::attendeesPush(const std::vector<const Attendee*>& items, bool full,
@@ -534,7 +553,7 @@ Push Meeting::attendeesPush(const std::vector<const Attendee*>& items, bool full
     data->add(item);
   }
   o->set("data", data);
-  return {PushType::Attendees, text(o)};
+  return {PushType::Attendees, pushText(o)};
 }
 
 // `changed` empty: the full message (every field, msgMode 0); otherwise an incremental message
@@ -558,7 +577,7 @@ Push Meeting::dynamicPush(const std::vector<std::string>& changed, std::int64_t 
       o->set(key, flags_[key]);
     }
   }
-  return {PushType::ConfDynamicInfo, text(o)};
+  return {PushType::ConfDynamicInfo, pushText(o)};
 }
 
 Push Meeting::basicPush(std::int64_t now_ms) {
@@ -592,7 +611,7 @@ Push Meeting::basicPush(std::int64_t now_ms) {
   o->set("pwds", pwds);
   o->set("userType", 2);
   o->set("orgID", org_id_);
-  return {PushType::ConfBasicInfo, text(o)};
+  return {PushType::ConfBasicInfo, pushText(o)};
 }
 
 Push Meeting::multiPicPush(std::int64_t now_ms) {
@@ -612,7 +631,7 @@ Push Meeting::multiPicPush(std::int64_t now_ms) {
   o->set("vas", 0);
   o->set("portalPicNum", pic_num);
   o->set("portalPicMode", 0);
-  return {PushType::CustomMultiPic, text(o)};
+  return {PushType::CustomMultiPic, pushText(o)};
 }
 
 Push Meeting::interpreterPush(std::int64_t now_ms) {
@@ -639,7 +658,7 @@ Push Meeting::interpreterPush(std::int64_t now_ms) {
     data->add(group);
   }
   o->set("data", data);
-  return {PushType::InterpreterGroup, text(o)};
+  return {PushType::InterpreterGroup, pushText(o)};
 }
 
 Push Meeting::subtitlePush(const Participant& speaker, std::int64_t now_ms) {
@@ -657,7 +676,7 @@ Push Meeting::subtitlePush(const Participant& speaker, std::int64_t now_ms) {
   data->set("participantID", speaker.pid);
   data->set("isFinal ", true);
   o->set("data", data);
-  return {PushType::RealTimeSubtitle, text(o)};
+  return {PushType::RealTimeSubtitle, pushText(o)};
 }
 
 std::optional<Push> Meeting::snapshot(PushType type, std::int64_t now_ms) {

@@ -1,7 +1,9 @@
 #pragma once
 /// The simulated meeting: its state, the seeded "lively" scenario that changes it, and the push
 /// frames (protocol.md §4–5) that describe it. Pure: no sockets, no threads, no clocks (the
-/// caller passes `now`). Frames are built with Poco::JSON, independently of the exporter's codec.
+/// caller passes `now`). Frames are built with Poco::JSON, independently of the exporter's codec;
+/// two pushes in three list their members in the official order (`data` first, `action` last),
+/// the others envelope first.
 
 #include <chrono>
 #include <cstdint>
@@ -197,6 +199,7 @@ class Meeting {
   void populate(std::int64_t now_ms);
 
   JsonObject envelope(PushType type, int msg_mode, std::int64_t now_ms);
+  std::string pushText(const JsonObject& push);
   Push participantsPush(const std::vector<const Participant*>& items, bool full,
                         std::int64_t now_ms);
   Push participantChange(const Participant& p, const std::map<std::string, std::string>& keys,
@@ -246,7 +249,8 @@ class Meeting {
   std::int64_t version_ = 0;  // incremental pushes: an increasing counter per meeting
   std::uint64_t name_counter_ = 0;
   std::uint64_t tel_counter_ = 0;
-  std::map<std::string, int> flags_;  // ConfDynamicInfo integer flags (lock, recState, ...)
+  std::uint64_t pushes_serialized_ = 0;  // picks the member order of each push (pushText)
+  std::map<std::string, int> flags_;     // ConfDynamicInfo integer flags (lock, recState, ...)
   std::vector<Participant> participants_;
   std::vector<WaitingMember> waiting_;
   std::vector<Attendee> attendees_;

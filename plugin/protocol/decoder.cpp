@@ -1244,6 +1244,36 @@ void fastItems(od::value& data, void (*read)(od::object, std::vector<Item>&),
   }
 }
 
+/// The push types the fast path decodes.
+enum class FastType { None, Participants, NetCondition };
+
+FastType fastType(std::string_view action) {
+  action = trim(action);
+  if (action == "ParticipantsNotify") return FastType::Participants;
+  if (action == "NetConditionNotify") return FastType::NetCondition;
+  return FastType::None;
+}
+
+/// The type named by the root's first exactly spelt `action` member. Official frames put
+/// `action` last (protocol.md §4), after `data`, so the main pass needs it before it starts; this
+/// pass reads only member names and skips the values unread (no copy, no string unescaping).
+FastType peekType(od::object root) {
+  for (auto field : root) {
+    od::raw_json_string name;
+    check(field.key().get(name));
+    if (!name.unsafe_is_equal("action")) continue;
+    od::value value;
+    check(field.value().get(value));
+    std::string_view action;
+    check(value.get_string().get(action));
+    return fastType(action);
+  }
+  return FastType::None;
+}
+
+/// The padded copy of a frame and the On-Demand parser for it. Each thread keeps one pair sized
+/// for ordinary frames; a frame above kReusableCapacity gets a pair of its own, freed after it,
+/// so a rare large snapshot does not pin its size in every session thread.
 struct FastBuffers {
   od::parser parser;
   std::string padded;
@@ -1251,10 +1281,13 @@ struct FastBuffers {
 
 std::optional<Decoded> fastPath(std::string_view text) {
   static constexpr std::array<Key, 3> kRootKeys = {"action", "msgMode", "data"};
-  if (text.size() > kReusableCapacity) return std::nullopt;
-  thread_local FastBuffers buffers;
+  thread_local FastBuffers reusable;
+  std::unique_ptr<FastBuffers> oversized;
+  if (text.size() > kReusableCapacity) oversized = std::make_unique<FastBuffers>();
+  FastBuffers& buffers = oversized ? *oversized : reusable;
+  buffers.padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   buffers.padded.assign(text.data(), text.size());
-  buffers.padded.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  buffers.padded.append(simdjson::SIMDJSON_PADDING, '\0');
   od::document document;
   if (buffers.parser.iterate(buffers.padded.data(), text.size(), buffers.padded.size())
           .get(document) != simdjson::SUCCESS) {
@@ -1262,9 +1295,11 @@ std::optional<Decoded> fastPath(std::string_view text) {
   }
   od::object root;
   if (document.get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
+  const FastType type = peekType(root);
+  if (type == FastType::None) throw Bail{};
+  document.rewind();
+  if (document.get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
 
-  enum class Type { None, Participants, NetCondition };
-  Type type = Type::None;
   std::string_view action;
   m::ParticipantsUpdate participants;
   m::NetConditionUpdate net;
@@ -1276,36 +1311,28 @@ std::optional<Decoded> fastPath(std::string_view text) {
       if (kind != od::json_type::string) throw Bail{};
       check(value.get_string().get(action));
       action = trim(action);
-      if (action == "ParticipantsNotify") {
-        type = Type::Participants;
-      } else if (action == "NetConditionNotify") {
-        type = Type::NetCondition;
-      } else {
-        throw Bail{};
-      }
+      if (fastType(action) != type) throw Bail{};
       return true;
     }
     if (i != 2) return false;
-    if (type == Type::Participants) {
+    if (type == FastType::Participants) {
       fastItems(value, fastParticipant, participants.items);
-    } else if (type == Type::NetCondition) {
-      fastItems(value, fastNetCondition, net.items);
     } else {
-      throw Bail{};  // `data` before `action`
+      fastItems(value, fastNetCondition, net.items);
     }
     return true;
   });
   // Trailing content after the root object: the reference path rejects the frame.
   const char* location = nullptr;
   if (document.current_location().get(location) != simdjson::OUT_OF_BOUNDS) throw Bail{};
-  if (type == Type::None || envelope.get(2) == nullptr) throw Bail{};
+  if (action.empty() || envelope.get(2) == nullptr) throw Bail{};
 
   const auto mode = fastInt64(envelope, 1, "msgMode");
   if (mode && *mode != 0 && *mode != 1) throw Bail{};
   const bool full = !mode || *mode == 0;
   Decoded out;
   out.action = std::string(action);
-  if (type == Type::Participants) {
+  if (type == FastType::Participants) {
     participants.full = full;
     out.message = Push{std::move(participants)};
   } else {

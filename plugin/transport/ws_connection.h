@@ -46,7 +46,7 @@ struct WsOptions {
   /// answer, each send, and the rest of a message once its first byte has arrived (~timeout).
   std::chrono::milliseconds timeout{10000};
   /// Largest accepted frame payload and reassembled message (`session.max_frame_bytes`).
-  std::size_t max_frame_bytes = std::size_t{1} << 20;
+  std::size_t max_frame_bytes = std::size_t{16} << 20;
 };
 
 /// One client WebSocket over TLS (Poco WebSocket over HTTPSClientSession).

@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(no_secret_appears_in_any_output_of_a_faulty_run) {
     // Unknown pushes are logged by shape: key names appear, values never.
     h.sim().sendText(kGood, R"({"action":"LeakNotify","data":{"token":")" + secret + R"("}})");
   }
-  h.sim().sendOversized(kGood, 2u << 20U);
+  h.sim().sendOversized(kGood, h.config().session.max_frame_bytes + 1024);
   BOOST_TEST_REQUIRE(h.waitFor(
       [&] {
         const auto state = h.state(kGood);

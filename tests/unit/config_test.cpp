@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(minimal_fixture_has_every_default) {
   BOOST_TEST(c.session.backoff_initial.count() == 1'000);
   BOOST_TEST(c.session.backoff_max.count() == 60'000);
   BOOST_TEST(c.session.token_refresh_before.count() == 300'000);
-  BOOST_TEST(c.session.max_frame_bytes == 1'048'576u);
+  BOOST_TEST(c.session.max_frame_bytes == 16'777'216u);
   const std::vector<std::string> defaults = {
       "ConfBasicInfoNotify",  "ConfDynamicInfoNotify", "ParticipantsNotify",
       "AttendeesNotify",      "SpeakerChangeNotify",   "NetConditionNotify",
@@ -473,7 +473,7 @@ BOOST_AUTO_TEST_CASE(describe_summarises_without_secrets) {
   BOOST_TEST(cfg::describe(c) ==
              "api_url=https://api.meeting.huaweicloud.com ca_file=\"\" insecure_skip_verify=false "
              "timeout=10s heartbeat_interval=1m heartbeat_timeout=1m30s backoff=1s..1m "
-             "token_refresh_before=5m max_frame_bytes=1MiB subscribe_types=11 "
+             "token_refresh_before=5m max_frame_bytes=16MiB subscribe_types=11 "
              "participant_series=true participant_names=false max_participants_per_meeting=1000 "
              "ended_meeting_retention=5m poor_network_packet_loss_ratio=0.05 "
              "poor_network_rtt=300ms poor_network_jitter=50ms meetings=0 discovery=off");

@@ -251,6 +251,48 @@ BOOST_FIXTURE_TEST_CASE(names_are_kept_only_when_asked_for, Fixture) {
   BOOST_TEST(state.participants.at("a").name == "Alice");
 }
 
+BOOST_FIXTURE_TEST_CASE(ids_over_64_bytes_are_rejected_per_item_and_counted, Fixture) {
+  const std::string fits(kMaxIdBytes, 'a');
+  const std::string too_long(kMaxIdBytes + 1, 'b');
+  const auto rejected = [this] {
+    return state.counters.items_rejected[static_cast<std::size_t>(ItemRejectReason::IdTooLong)];
+  };
+  BOOST_TEST(std::string(toLabel(ItemRejectReason::IdTooLong)) == "id_too_long");
+
+  // Participants, full and incremental: the other items of the frame still apply.
+  apply(participants(true, {upsert("p1"), upsert(too_long), upsert(fits)}));
+  BOOST_TEST(state.participants.size() == 2u);
+  BOOST_TEST(state.participants.count(fits) == 1u);
+  BOOST_TEST(rejected() == 1u);
+  apply(participants(false, {upsert(too_long), upsert("p2"), removal(too_long)}));
+  BOOST_TEST(state.participants.size() == 3u);
+  BOOST_TEST(rejected() == 3u);
+  BOOST_TEST(joins() == 3u);
+  BOOST_TEST(balanced());
+
+  // Network figures, full and incremental.
+  NetFigures figures;
+  figures.delay_ms = 40;
+  apply(NetConditionUpdate{true, {netItem(too_long, figures), netItem("p1", figures)}});
+  BOOST_TEST(state.net.size() == 1u);
+  apply(NetConditionUpdate{false, {netItem(too_long, figures), netItem(fits, figures)}});
+  BOOST_TEST(state.net.size() == 2u);
+  BOOST_TEST(rejected() == 5u);
+
+  // Attendees, waiting room, speakers, interpreter groups.
+  apply(AttendeesUpdate{true, {{too_long, ItemMode::Upsert}, {"att", ItemMode::Upsert}}});
+  BOOST_TEST(state.attendees == std::set<std::string>{"att"});
+  apply(WaitingListUpdate{true, {{too_long, ItemMode::Upsert, 0}, {fits, ItemMode::Upsert, 0}}});
+  BOOST_TEST(state.waiting_room == std::set<std::string>{fits});
+  apply(SpeakersUpdate{{{too_long, 80}, {"p1", 60}}});
+  BOOST_TEST(state.speakers == std::vector<std::string>{"p1"});
+  apply(InterpreterGroupsUpdate{true, {too_long, "g1"}});
+  BOOST_TEST(state.interpreter_groups == std::set<std::string>{"g1"});
+  BOOST_TEST(rejected() == 9u);
+  // Items rejected this way are not frame errors.
+  BOOST_TEST(state.counters.messageErrorsTotal() == 0u);
+}
+
 BOOST_FIXTURE_TEST_CASE(list_sizes_are_bounded, Fixture) {
   options.max_list_entries = 2;
   apply(participants(true, {upsert("a"), upsert("b"), upsert("c")}));

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench/frames.h"
 #include "plugin/protocol/decode_paths.h"
 #include "plugin/protocol/decoder.h"
 
@@ -181,15 +182,28 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_plain_frames_and_leaves_the_rest) {
                         R"("pid":")" +
                         kPid + R"(","delay":""}]})"));
 
+  // The official member order (data first, action last), and other orders.
+  BOOST_TEST(checkPaths(R"({"data":[],"action":"ParticipantsNotify"})"));
+  BOOST_TEST(
+      checkPaths(R"({"data":[{"pid":")" + kPid +
+                 R"(","mode":0}],"confID":"1","msgMode":1,"action":" ParticipantsNotify "})"));
+  BOOST_TEST(checkPaths(R"({"msgMode":0,"data":[{"participantID":")" + kPid +
+                        R"(","delay":"37"}],"action":"NetConditionNotify","x":1})"));
+
   // Everything unusual is left to the reference path (which the existing decoder tests cover).
   const std::vector<std::string> left = {
       participants(participant(R"("MUTE ":"1")")),            // padded key
       participants(participant(R"("MUTE":"1","MUTE":"0")")),  // repeated key
-      R"({"data":[],"action":"ParticipantsNotify"})",         // data before action
       R"({"action":"ParticipantsNotify","data":"[]"})",       // double-encoded data
       R"({"action":"ParticipantsNotify","action":"ParticipantsNotify","data":[]})",
-      R"({"action":"ParticipantsNotify","msgMode":2,"data":[]})",  // invalid msgMode
-      R"({"action":"ParticipantsNotify","data":[]} x)",            // trailing content
+      R"({"data":[],"action":"ParticipantsNotify","action":"ParticipantsNotify"})",
+      R"({"data":[],"action":"NetConditionNotify","action":"ParticipantsNotify"})",
+      R"({"data":[]," action":"ParticipantsNotify"})",                   // only a padded action
+      R"({"data":[],"act\u0069on":"ParticipantsNotify"})",               // only an escaped action
+      R"({"data":[],"action":"ParticipantsNotify","act\u0069on":"x"})",  // the same key twice
+      R"({"data":[],"action":7})",                                       // action not a string
+      R"({"action":"ParticipantsNotify","msgMode":2,"data":[]})",        // invalid msgMode
+      R"({"action":"ParticipantsNotify","data":[]} x)",                  // trailing content
       R"({"action":"ParticipantsNotify","data":[],"x":123456789012345678901234567890})",
       R"({"action":"ParticipantsNotify","data":[],"x":tru})",  // bad atom
       R"({"action":"ParticipantsNotify","data":[1]})",         // item not an object
@@ -214,6 +228,35 @@ BOOST_AUTO_TEST_CASE(fast_path_handles_large_lists_like_the_reference) {
              std::to_string(i % 2) + R"(","CLIENT_LOGIN_TYPE":"Mobile"}})";
   }
   BOOST_TEST(checkPaths(participants(items)));
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_takes_snapshots_of_any_size_in_both_member_orders) {
+  // 3,000 participants (about 1 MB here) and a frame just under the 16 MiB default limit: above
+  // the per-thread buffer size, so these get buffers of their own.
+  std::size_t count = 0;
+  const std::string at_limit = hme::bench::participantsFrameUpTo("988712345", 16u << 20U, count);
+  BOOST_TEST(at_limit.size() > (15u << 20U));
+  for (const auto order :
+       {hme::bench::MemberOrder::Official, hme::bench::MemberOrder::ActionFirst}) {
+    BOOST_TEST_CONTEXT("order " << static_cast<int>(order)) {
+      const std::string frame = hme::bench::participantsFrame("988712345", 0, 3000, order);
+      BOOST_TEST(checkPaths(frame));
+      BOOST_TEST(checkPaths(hme::bench::netConditionFrame("988712345", 0, 3000, order)));
+      const auto fast = decodeFastPath(frame);
+      BOOST_TEST_REQUIRE(fast.has_value());
+      const auto* push = std::get_if<hme::protocol::Push>(&fast->message);
+      BOOST_TEST_REQUIRE(push != nullptr);
+      const auto* update = std::get_if<m::ParticipantsUpdate>(&push->event);
+      BOOST_TEST_REQUIRE(update != nullptr);
+      BOOST_TEST(update->full);
+      BOOST_TEST(update->items.size() == 3000u);
+    }
+  }
+  const auto fast = decodeFastPath(at_limit);
+  BOOST_TEST_REQUIRE(fast.has_value());
+  const auto& update =
+      std::get<m::ParticipantsUpdate>(std::get<hme::protocol::Push>(fast->message).event);
+  BOOST_TEST(update.items.size() == count);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

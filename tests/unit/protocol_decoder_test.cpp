@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "metrics/meeting_state.h"
+#include "metrics/reduce.h"
 #include "plugin/protocol/decoder.h"
 
 namespace {
@@ -734,6 +736,28 @@ BOOST_AUTO_TEST_CASE(every_good_fixture_decodes) {
     }
   }
   BOOST_TEST(checked >= 38u);
+}
+
+BOOST_AUTO_TEST_CASE(official_order_snapshot_with_a_long_pid_applies_every_other_item) {
+  const auto update =
+      pushOf<m::ParticipantsUpdate>(decodeFixture("quirk-participants-id-too-long.json"));
+  BOOST_TEST(update.full);
+  BOOST_TEST_REQUIRE(update.items.size() == 4u);
+  BOOST_TEST(update.items[1].pid.size() == 65u);
+  BOOST_TEST(update.items[3].pid.size() == 64u);
+
+  // The reduce leaves out the 65-byte id alone and counts it; the 64-byte one is kept.
+  m::MeetingState state;
+  m::reduce(state, m::Event{m::TimePoint{}, update}, m::ReduceOptions{});
+  BOOST_TEST(state.participants.size() == 3u);
+  BOOST_TEST(state.participants.count(std::string(kP0)) == 1u);
+  BOOST_TEST(state.participants.count(std::string(kP1)) == 1u);
+  BOOST_TEST(state.participants.count(update.items[3].pid) == 1u);
+  BOOST_TEST(state.participants.count(update.items[1].pid) == 0u);
+  BOOST_TEST(state.counters.participant_joins == 3u);
+  BOOST_TEST(
+      state.counters.items_rejected[static_cast<std::size_t>(m::ItemRejectReason::IdTooLong)] ==
+      1u);
 }
 
 // --- hostile input -----------------------------------------------------------------------------
