@@ -3,7 +3,8 @@
 //  1. Peak resident memory above the baseline while one ParticipantsNotify of just under
 //     16 MiB is decoded (and decoded + reduced), as a multiple of the frame; the frame itself is
 //     part of the baseline, as the transport holds it before decoding. The DOM reference path,
-//     which decodes the frames the fast path leaves to it, is shown for comparison.
+//     which decodes every other type and the frames the fast path leaves to it, is shown for the
+//     same frame, a large AttendeesNotify and the densest possible frame.
 //  2. Time to decode a 10,000-participant snapshot, and to decode and reduce it: as a first
 //     snapshot (everyone joins) and as the replay after a reconnect (nothing changes).
 // Frames are in the official member order (data first, action last). Prints numbers; never
@@ -11,6 +12,7 @@
 
 #include <malloc.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -56,6 +58,7 @@ MemoryUse measure(Work work) {
   auto result = work();
   MemoryUse use;
   use.peak = static_cast<double>(bench::procStatus("VmHWM") * 1024) - baseline;
+  malloc_trim(0);  // what is still in use, not what the allocator kept after the decode
   use.retained = static_cast<double>(bench::rssBytes()) - baseline;
   bench::keep(result);
   return use;
@@ -74,6 +77,36 @@ void printMemory(const char* what, const MemoryUse& use, std::size_t frame_bytes
   const auto frame = static_cast<double>(frame_bytes);
   std::printf("%-44s %10.1f %7.2fx %12.1f %7.2fx\n", what, use.peak / 1048576.0, use.peak / frame,
               use.retained / 1048576.0, use.retained / frame);
+}
+
+// A full AttendeesNotify in the official member order, as large as fits in `max_bytes`.
+std::string attendeesFrameUpTo(std::size_t max_bytes) {
+  const std::string tail =
+      R"(],"confID":"900000001","msgID":"5a4b3c2d1e0f5a4b3c2d1e0f5a4b3c2d","msgMode":0,)"
+      R"("version":1611993595058,"createTime":1611993595058,"action":"AttendeesNotify"})";
+  std::string frame = R"({"data":[)";
+  for (std::uint64_t n = 0;; ++n) {
+    const std::string number = std::to_string(n);
+    const std::string item = std::string(n == 0 ? "" : ",") + R"({"participantID":")" +
+                             bench::pidFor(n) + R"(","userUUID":"ff80808)" + number +
+                             R"(","name":"Attendee )" + number + R"(","phone":"+8657100)" + number +
+                             R"(","email":"attendee)" + number +
+                             R"(@example.com","type":"normal","role":0,"deptName":"Sales"})";
+    if (frame.size() + item.size() + tail.size() > max_bytes) break;
+    frame += item;
+  }
+  return frame + tail;
+}
+
+// `{"action":"AttendeesNotify","data":[0,0,…]}`: one JSON value per two bytes, the most work
+// for a DOM parser per byte of frame.
+std::string denseFrameUpTo(std::size_t max_bytes) {
+  const std::string head = R"({"action":"AttendeesNotify","data":[0)";
+  const std::size_t values = (max_bytes - head.size() - 2) / 2;
+  std::string frame = head;
+  frame.reserve(max_bytes);
+  for (std::size_t i = 1; i < values; ++i) frame += ",0";
+  return frame + "]}";
 }
 
 metrics::Event eventAt(metrics::ParticipantsUpdate update) {
@@ -103,11 +136,20 @@ int main() {
                 return state;
               }),
               frame.size());
-  printMemory("decode, DOM reference path",
+  printMemory("same frame, DOM reference path",
               measure([&] { return protocol::decodeReference(frame); }), frame.size());
+  // Types other than Participants and NetCondition always take the DOM path: a large
+  // AttendeesNotify (scheduled invitees), and the densest frame a hostile server could send.
+  const std::string attendees = attendeesFrameUpTo(16u << 20U);
+  printMemory("AttendeesNotify, 16 MiB (DOM path)",
+              measure([&] { return protocol::decode(attendees); }), attendees.size());
+  const std::string dense = denseFrameUpTo(16u << 20U);
+  printMemory("16 MiB of [0,0,…] (DOM path, rejected)",
+              measure([&] { return protocol::decode(dense); }), dense.size());
   std::printf(
       "peak: VmHWM above VmRSS before decoding (the frame already held); held: VmRSS "
-      "above it\nwhile the result (decoded event, or meeting state) is still alive.\n");
+      "above it\nafter malloc_trim, while the result (decoded event, or meeting state) is still "
+      "alive.\n");
 
   const std::string ten_thousand = bench::participantsFrame("900000001", 0, 10000);
   std::printf("\n10,000-participant snapshot: %zu bytes (%.2f MiB)\n", ten_thousand.size(),

@@ -27,7 +27,7 @@ constexpr const char* kUsage =
   --first-id ID          first meeting ID; the others count up (default 900000001)
   --password PW          host password of every meeting (default hme-demo)
   --participants N       participants per meeting at start (default 6; a full ParticipantsNotify
-                         carries ~750 bytes each, e.g. 3000 for a 2.3 MB snapshot)
+                         carries ~500 bytes per participant, 3000 make a 1.5 MB snapshot)
   --max-participants N   upper bound the scenario keeps to (default 30)
   --seed N               scenario seed (default 1)
   --speed X              scenario steps per second (default 1; 0 = frozen)

@@ -960,6 +960,39 @@ void check(simdjson::error_code error) {
   if (error != simdjson::SUCCESS) throw Bail{};
 }
 
+/// The text of a JSON string whose content starts at `content` (just after the opening quote)
+/// when it holds no escape sequence, else nullopt. Stage 1 has already checked the whole
+/// frame's UTF-8 and found the closing quote, so such a string needs no further validation and
+/// is read in place rather than unescaped into the parser's string buffer (which would grow by
+/// the frame's string bytes).
+std::optional<std::string_view> unescapedInPlace(const char* content) {
+  for (const char* end = content;; ++end) {
+    if (*end == '"') return std::string_view(content, static_cast<std::size_t>(end - content));
+    if (*end == '\\') return std::nullopt;
+  }
+}
+
+/// A member name: in place when it has no escapes, else unescaped (and validated) by simdjson.
+std::string_view memberName(simdjson::simdjson_result<od::field>& field) {
+  od::raw_json_string raw;
+  check(field.key().get(raw));
+  if (auto name = unescapedInPlace(raw.raw())) return *name;
+  std::string_view name;
+  check(field.unescaped_key().get(name));
+  return name;
+}
+
+/// A string value (its type already checked), read in place when it has no escapes.
+std::string_view stringValue(od::value& value) {
+  const std::string_view token = value.raw_json_token();
+  if (!token.empty() && token.front() == '"') {
+    if (auto text = unescapedInPlace(token.data() + 1)) return *text;
+  }
+  std::string_view text;
+  check(value.get_string().get(text));
+  return text;
+}
+
 /// Consumes `value`, validating it like a full parse would (numbers parsed, strings unescaped,
 /// atoms checked, containers walked).
 void skipValidated(od::value value, int depth) {
@@ -971,8 +1004,7 @@ void skipValidated(od::value value, int depth) {
       od::object object;
       check(value.get_object().get(object));
       for (auto field : object) {
-        std::string_view key;
-        check(field.unescaped_key().get(key));
+        memberName(field);
         od::value member;
         check(field.value().get(member));
         skipValidated(member, depth + 1);
@@ -995,11 +1027,9 @@ void skipValidated(od::value value, int depth) {
       check(value.get_number().get(number));
       break;
     }
-    case od::json_type::string: {
-      std::string_view text;
-      check(value.get_string().get(text));
+    case od::json_type::string:
+      stringValue(value);
       break;
-    }
     case od::json_type::boolean: {
       bool flag = false;
       check(value.get_bool().get(flag));
@@ -1015,7 +1045,7 @@ void skipValidated(od::value value, int depth) {
 }
 
 /// Reads a value as a Scalar (consuming it); objects and arrays are validated and become
-/// Kind::Other. Strings stay valid until the parser's next document.
+/// Kind::Other. Strings stay valid while the frame's buffers do (the rest of the decode).
 Scalar readScalar(od::value value, int depth) {
   od::json_type type{};
   check(value.type().get(type));
@@ -1042,7 +1072,7 @@ Scalar readScalar(od::value value, int depth) {
     }
     case od::json_type::string:
       out.kind = Scalar::Kind::String;
-      check(value.get_string().get(out.text));
+      out.text = stringValue(value);
       break;
     case od::json_type::boolean:
       out.kind = Scalar::Kind::Bool;
@@ -1126,8 +1156,7 @@ std::optional<double> fastDouble(const FastFields<N>& fields, std::size_t i, Key
 template <std::size_t N, typename Nested>
 void readObject(od::object object, FastFields<N>& fields, int depth, Nested nested) {
   for (auto field : object) {
-    std::string_view name;
-    check(field.unescaped_key().get(name));
+    const std::string_view name = memberName(field);
     od::value value;
     check(field.value().get(value));
     const std::size_t i = fields.match(name);
@@ -1229,14 +1258,22 @@ void fastNetCondition(od::object object, std::vector<m::NetConditionChange>& ite
   items.push_back(std::move(change));
 }
 
+/// Reads the items of `data`. With `count_first` the array is counted before it is read, so the
+/// vector is allocated once at its final size: for a large snapshot the growth by doubling
+/// would otherwise hold the old and the new buffer at once.
 template <typename Item>
 void fastItems(od::value& data, void (*read)(od::object, std::vector<Item>&),
-               std::vector<Item>& items) {
+               std::vector<Item>& items, bool count_first) {
   od::json_type type{};
   check(data.type().get(type));
   if (type != od::json_type::array) throw Bail{};
   od::array array;
   check(data.get_array().get(array));
+  if (count_first) {
+    std::size_t count = 0;
+    check(array.count_elements().get(count));
+    items.reserve(count);
+  }
   for (auto element : array) {
     od::value value;
     check(element.get(value));
@@ -1316,9 +1353,9 @@ std::optional<Decoded> fastPath(std::string_view text) {
     }
     if (i != 2) return false;
     if (type == FastType::Participants) {
-      fastItems(value, fastParticipant, participants.items);
+      fastItems(value, fastParticipant, participants.items, oversized != nullptr);
     } else {
-      fastItems(value, fastNetCondition, net.items);
+      fastItems(value, fastNetCondition, net.items, oversized != nullptr);
     }
     return true;
   });
