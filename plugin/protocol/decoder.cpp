@@ -993,8 +993,8 @@ std::string_view stringValue(od::value& value) {
   return text;
 }
 
-/// Consumes `value`, validating it like a full parse would (numbers parsed, strings unescaped,
-/// atoms checked, containers walked).
+/// Consumes `value`, validating it like a full parse would (numbers parsed, strings with escapes
+/// unescaped, atoms checked, containers walked).
 void skipValidated(od::value value, int depth) {
   od::json_type type{};
   check(value.type().get(type));

@@ -809,4 +809,36 @@ BOOST_AUTO_TEST_CASE(generated_pki_verifies_strictly) {
   std::filesystem::remove_all(dir);
 }
 
+BOOST_AUTO_TEST_CASE(pushes_use_the_official_member_order_at_least_as_often_as_any_other) {
+  // protocol.md §4: official examples put `data` first and `action` last; the simulator must not
+  // send only the envelope-first order a decoder might be tuned for.
+  MeetingSpec spec;
+  spec.meeting_id = "900000042";
+  spec.host_password = "pw";
+  constexpr std::int64_t kNow = 1'700'000'000'000;
+  Meeting meeting(spec, 7, kNow);
+  std::size_t official = 0;
+  std::size_t envelope_first = 0;
+  for (int round = 0; round < 10; ++round) {
+    for (const PushType type : allPushTypes()) {
+      const auto push = meeting.snapshot(type, kNow);
+      if (!push) continue;
+      const std::string& text = push->text;
+      const std::string action_last = std::string(R"("action":")") + actionName(type) + "\"}";
+      const bool ends_with_action =
+          text.size() > action_last.size() &&
+          text.compare(text.size() - action_last.size(), action_last.size(), action_last) == 0;
+      const bool has_data = parseObject(text)->has("data");
+      if (ends_with_action && (!has_data || text.rfind(R"({"data":)", 0) == 0)) {
+        ++official;
+      } else {
+        BOOST_TEST(text.rfind(R"({"action":)", 0) == 0u, text.substr(0, 80));
+        ++envelope_first;
+      }
+    }
+  }
+  BOOST_TEST(envelope_first > 0u);
+  BOOST_TEST(official >= envelope_first);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
