@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 #include "plugin/log/log.h"
@@ -109,8 +110,22 @@ void MeetingRunner::setHostPassword(const config::Secret& password) {
   meeting_.host_password = password;
 }
 
-void MeetingRunner::start() {
-  thread_ = std::thread([this] { run(); });
+bool MeetingRunner::start() {
+  try {
+    thread_ = std::thread([this] { run(); });
+    return true;
+  } catch (const std::system_error& e) {
+    // Out of threads (RLIMIT_NPROC, TasksMax): counted, and retried by the next start().
+    const auto now = std::chrono::system_clock::now();
+    const std::string detail = std::string("cannot start the session thread: ") + e.what();
+    log::error("cannot start a meeting's session", {{"meeting_id", meeting_id_}, {"err", detail}});
+    store_->apply(
+        meeting_id_,
+        metrics::Event{now, metrics::ConnectFailed{metrics::ConnectStage::ControlToken, detail}});
+    store_->apply(meeting_id_, metrics::Event{now, metrics::SessionStateChanged{
+                                                       metrics::SessionState::Backoff, false}});
+    return false;
+  }
 }
 
 void MeetingRunner::requestStop() {
@@ -181,6 +196,9 @@ void MeetingRunner::run() {
       // The session may have been left between two steps: it cannot be trusted any more.
       restartSession(e.what());
       session_started = false;
+    } catch (...) {
+      restartSession("unknown exception");
+      session_started = false;
     }
   }
   try {
@@ -192,16 +210,20 @@ void MeetingRunner::run() {
   connection_.reset();
 }
 
-void MeetingRunner::restartSession(const char* what) {
-  const std::string detail = std::string("internal error: ") + what;
-  log::error("session failed, restarting it after a backoff",
-             {{"meeting_id", meeting_id_}, {"err", detail}});
+void MeetingRunner::restartSession(const char* what) noexcept {
   const bool was_connected = connection_ != nullptr;
-  if (connection_) connection_->close();
-  connection_.reset();
-  const auto now = std::chrono::system_clock::now();
-  // Recording the failure may itself fail (out of memory): the restart must happen regardless.
   try {
+    if (connection_) connection_->close();
+  } catch (...) {
+  }
+  connection_.reset();
+  // Reporting the failure allocates and may fail again (out of memory): the restart happens
+  // regardless.
+  try {
+    const std::string detail = std::string("internal error: ") + what;
+    log::error("session failed, restarting it after a backoff",
+               {{"meeting_id", meeting_id_}, {"err", detail}});
+    const auto now = std::chrono::system_clock::now();
     if (was_connected) {
       store_->apply(
           meeting_id_,
@@ -213,12 +235,16 @@ void MeetingRunner::restartSession(const char* what) {
     }
     store_->apply(meeting_id_, metrics::Event{now, metrics::SessionStateChanged{
                                                        metrics::SessionState::Backoff, false}});
-  } catch (const std::exception&) {
+  } catch (...) {
   }
   const auto cap = session::backoffCap(settings_.session.backoff_initial,
                                        settings_.session.backoff_max, session_restarts_);
   if (session_restarts_ < 32) ++session_restarts_;
-  session_ = session::Session(meeting_id_, settings_.session, seed_ + session_restarts_);
+  try {
+    session_ = session::Session(meeting_id_, settings_.session, seed_ + session_restarts_);
+  } catch (...) {
+    // The old session stays; its start() is ignored, so the runner idles until it is stopped.
+  }
   std::unique_lock<std::mutex> lock(wake_mutex_);
   wake_.wait_for(lock, cap, [this] { return stop_requested_.load(); });
 }

@@ -50,8 +50,11 @@ class MeetingRunner {
   MeetingRunner(const MeetingRunner&) = delete;
   MeetingRunner& operator=(const MeetingRunner&) = delete;
 
-  /// Starts the thread. Call once.
-  void start();
+  /// Starts the thread. False when it cannot be started (out of threads): the failure is
+  /// counted and start() may be called again later. Call again only after false.
+  bool start();
+  /// Whether the thread was started.
+  bool started() const { return thread_.joinable(); }
   /// Asks the thread to close its socket and end; returns at once. Wakes the thread whether it
   /// waits for the socket or for a retry.
   void requestStop();
@@ -74,7 +77,7 @@ class MeetingRunner {
   void run();
   /// Starts a fresh session after the last one threw `what`: counts the error, closes the
   /// connection and waits a backoff first.
-  void restartSession(const char* what);
+  void restartSession(const char* what) noexcept;
   void execute(session::Commands commands);
   /// Takes a descriptor slot if none is held; false (and a reason) when none is free.
   bool holdDescriptorSlot(std::string& reason);

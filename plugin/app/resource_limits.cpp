@@ -49,7 +49,7 @@ void DescriptorBudget::ensureFor(std::size_t meetings) {
   capacity_ = meetingsThatFit(limit.rlim_cur);
   wanted_ = meetings;
   if (limited_ && limit.rlim_cur < needed) {
-    if (warned_needed_ != needed) {
+    if (needed > warned_needed_) {
       warned_needed_ = needed;
       log::warn("not enough file descriptors for every meeting: the others show connect failures",
                 {{"meetings", std::to_string(meetings)},

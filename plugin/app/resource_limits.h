@@ -35,7 +35,7 @@ class DescriptorBudget {
 
   /// Makes room for `meetings` meetings: when the soft RLIMIT_NOFILE is lower than
   /// descriptorsNeeded(meetings), raises it toward the hard limit; when even that is short,
-  /// logs one warning (again only when the shortfall changes) naming the number to set. The
+  /// logs one warning (again only when more meetings are wanted) naming the number to set. The
   /// capacity follows the resulting soft limit. Never throws except std::bad_alloc.
   void ensureFor(std::size_t meetings);
 
@@ -57,7 +57,7 @@ class DescriptorBudget {
   std::size_t in_use_ = 0;
   std::size_t wanted_ = 0;  // meetings asked for by the last ensureFor
   rlim_t soft_limit_ = 0;
-  std::size_t warned_needed_ = 0;  // the shortfall already warned about
+  std::size_t warned_needed_ = 0;  // the largest shortfall warned about since the last fit
 };
 
 }  // namespace hme::app

@@ -177,6 +177,8 @@ void Supervisor::reconcileLocked(bool restart_all,
       }
     }
     if (keep) {
+      // A runner whose thread could not start gets another chance at each reconcile.
+      if (!it->second.runner->started()) it->second.runner->start();
       ++it;
       continue;
     }
