@@ -182,6 +182,13 @@ BOOST_AUTO_TEST_CASE(hundred_meetings_under_an_open_file_limit_of_64) {
   const auto page = get(port, "/");
   BOOST_REQUIRE(page.has_value());
   BOOST_CHECK_MESSAGE(page->find("out of file descriptors") != std::string::npos, *page);
+  std::size_t warnings = 0;
+  const std::string output = child.output();
+  for (auto at = output.find("not enough file descriptors"); at != std::string::npos;
+       at = output.find("not enough file descriptors", at + 1)) {
+    ++warnings;
+  }
+  BOOST_CHECK_EQUAL(warnings, 1U);
   BOOST_CHECK_MESSAGE(
       child.waitForOutput(
           "set_LimitNOFILE_to=" + std::to_string(hme::app::descriptorsNeeded(kMeetings)), 1s),
@@ -219,6 +226,43 @@ BOOST_AUTO_TEST_CASE(hundred_meetings_under_an_open_file_limit_of_64) {
   const auto code = child.waitExit(15s);
   BOOST_REQUIRE_MESSAGE(code.has_value(), "the exporter did not stop within 15 s of SIGTERM");
   BOOST_CHECK_EQUAL(*code, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_low_soft_limit_is_raised_toward_the_hard_one) {
+  hme::simulator::Simulator sim(testSimulatorOptions());
+  std::vector<hme::simulator::MeetingSpec> meetings;
+  for (int i = 0; i < kMeetings; ++i) {
+    meetings.push_back(testMeetingSpec(meetingId(i)));
+    sim.addMeeting(meetings.back());
+  }
+  sim.start();
+  TempDir dir;
+  const fs::path config = dir.file("exporter.yml");
+  writeFile(config, configYaml(sim.apiUrl(), meetings));
+
+  // Soft 64 under a hard 4096: room for every meeting once the exporter raises its soft limit.
+  ChildProcess child("/bin/sh", {"-c", "ulimit -S -n 64 && ulimit -H -n 4096 && exec \"$0\" \"$@\"",
+                                 HME_EXPORTER_BINARY, "--config.file=" + config.string(),
+                                 "--web.listen-address=127.0.0.1:0"});
+  BOOST_REQUIRE_MESSAGE(child.waitForOutput("Listening on", 20s), child.output());
+  const std::uint16_t port = listeningPort(child.output());
+  BOOST_REQUIRE_MESSAGE(port != 0, child.output());
+  Tally last;
+  BOOST_CHECK_MESSAGE(sim.waitFor(
+                          [&] {
+                            const auto body = get(port, "/metrics");
+                            if (body) last = tally(Scrape(*body));
+                            return last.subscribed == kMeetings;
+                          },
+                          60s),
+                      "subscribed " << last.subscribed << "\n"
+                                    << child.output());
+  BOOST_CHECK_MESSAGE(child.waitForOutput("raised the open-file limit", 1s), child.output());
+  BOOST_CHECK(child.output().find("to=" + std::to_string(hme::app::descriptorsNeeded(kMeetings))) !=
+              std::string::npos);
+  BOOST_CHECK(child.output().find("not enough file descriptors") == std::string::npos);
+  child.signal(SIGTERM);
+  BOOST_CHECK_EQUAL(child.waitExit(15s).value_or(-1), 0);
 }
 
 // The numbers behind the budget (plugin/app/resource_limits.h) and README's table: descriptors
