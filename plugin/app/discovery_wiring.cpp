@@ -1,6 +1,7 @@
 #include "plugin/app/discovery_wiring.h"
 
 #include <sstream>
+#include <utility>
 
 #include "plugin/web/html.h"
 
@@ -27,8 +28,14 @@ DiscoveryWiring::DiscoveryWiring(Supervisor& supervisor)
 
 DiscoveryWiring::~DiscoveryWiring() { stop(); }
 
-void DiscoveryWiring::apply(const config::Config& config) {
-  discoverer_.apply(config);
+std::shared_ptr<const discovery::ManagementClient> DiscoveryWiring::prepare(
+    const config::Config& config) const {
+  return discoverer_.prepareClient(config);
+}
+
+void DiscoveryWiring::apply(const config::Config& config,
+                            std::shared_ptr<const discovery::ManagementClient> client) {
+  discoverer_.apply(config, std::move(client));
   if (!config.discovery) {
     supervisor_.clearDiscovered();
   }

@@ -25,10 +25,15 @@ class DiscoveryWiring {
   DiscoveryWiring(const DiscoveryWiring&) = delete;
   DiscoveryWiring& operator=(const DiscoveryWiring&) = delete;
 
-  /// Starts, reconfigures or stops discovery for `config` (call after Supervisor::apply). When
-  /// discovery is turned off, the discovered meetings stop and their series go. Throws
-  /// std::invalid_argument (nothing changed) when the `api` TLS settings cannot be used.
-  void apply(const config::Config& config);
+  /// Builds what applying `config` needs (the management client), changing nothing. Throws
+  /// std::invalid_argument when the `api` TLS settings cannot be used.
+  std::shared_ptr<const discovery::ManagementClient> prepare(const config::Config& config) const;
+  /// Starts, reconfigures or stops discovery for `config` with the client prepare(config)
+  /// returned (call after Supervisor::apply). When discovery is turned off, the discovered
+  /// meetings stop and their series go. Never throws except std::bad_alloc and
+  /// std::system_error when the thread cannot be started.
+  void apply(const config::Config& config,
+             std::shared_ptr<const discovery::ManagementClient> client);
   /// Stops discovery (the discovered meetings keep running until the supervisor stops them).
   void stop();
 

@@ -80,30 +80,36 @@ Exporter::~Exporter() { stop(); }
 
 void Exporter::start() {
   std::lock_guard<std::mutex> lock(reload_mutex_);
-  const config::Config config = load_config_();
-  logWarnings(config);
+  const config::Config config = loadAndApply();
   if (config.api.insecure_skip_verify) {
     log::warn("TLS certificate verification is OFF (api.insecure_skip_verify: true)");
   }
-  applyConfig(config);
   started_ = true;
   log::info("config loaded", {{"summary", config::describe(config)}});
 }
 
-void Exporter::applyConfig(const config::Config& config) {
-  store_->setReduceOptions(reduceOptions(config.metrics));
-  collector_->setOptions(renderOptions(config.metrics));
-  supervisor_.apply(config);
-  discovery_.apply(config);
+config::Config Exporter::loadAndApply() {
+  config::Config config = load_config_();
+  logWarnings(config);
+  // Everything that can fail is built first; from the first change on nothing throws (short of
+  // memory or threads), so a reload applies completely or not at all.
+  const metrics::ReduceOptions reduce = reduceOptions(config.metrics);
+  const metrics::RenderOptions render = renderOptions(config.metrics);
+  PreparedMeetings meetings = supervisor_.prepare(config);
+  auto management_client = discovery_.prepare(config);
+
+  store_->setReduceOptions(reduce);
+  collector_->setOptions(render);
+  supervisor_.apply(std::move(meetings));
+  discovery_.apply(config, std::move(management_client));
   store_->setConfigReload(true, std::chrono::system_clock::now());
+  return config;
 }
 
 std::pair<bool, std::string> Exporter::reload() {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   try {
-    const config::Config config = load_config_();
-    logWarnings(config);
-    applyConfig(config);
+    const config::Config config = loadAndApply();
     log::info("config reloaded", {{"summary", config::describe(config)}});
     return {true, "config reloaded"};
   } catch (const std::exception& e) {

@@ -37,8 +37,11 @@ class Exporter {
   /// Loads the config and starts its meetings. Throws config::ConfigError or
   /// std::invalid_argument (bad TLS settings) with a message naming the problem.
   void start();
-  /// Re-reads the config and applies it; a bad config keeps the old one running. Returns
-  /// whether it worked and a message for the caller. Never throws except std::bad_alloc.
+  /// Re-reads the config and applies it, all or nothing: everything that can fail (loading,
+  /// TLS contexts) is built before anything changes, so a failed reload keeps the whole running
+  /// config (meetings, connections, TLS, metric options) and sets
+  /// huawei_meeting_exporter_config_last_reload_successful to 0. Returns whether it worked and a
+  /// message for the caller. Never throws except std::bad_alloc.
   std::pair<bool, std::string> reload();
   /// Stops every meeting.
   void stop();
@@ -56,7 +59,9 @@ class Exporter {
   DiscoveryWiring& discovery() { return discovery_; }
 
  private:
-  void applyConfig(const config::Config& config);
+  /// Loads and prepares the config, then switches to it in one step. Throws (changing nothing)
+  /// when the config or its TLS settings cannot be used.
+  config::Config loadAndApply();
 
   std::function<config::Config()> load_config_;
   std::shared_ptr<metrics::MeetingStore> store_;

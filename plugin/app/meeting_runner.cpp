@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <system_error>
 #include <utility>
 
@@ -76,15 +77,13 @@ MeetingRunner::MeetingRunner(config::MeetingConfig meeting,
                              std::shared_ptr<const transport::RestClient> rest,
                              RunnerSettings settings, std::shared_ptr<metrics::MeetingStore> store,
                              std::uint64_t seed)
-    : meeting_(std::move(meeting)),
+    : meeting_id_(meeting.id),
+      meeting_(std::move(meeting)),
       rest_(std::move(rest)),
       settings_(std::move(settings)),
       store_(std::move(store)),
-      session_(meeting_.id, settings_.session, seed) {
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) {
-    throw std::system_error(errno, std::generic_category(), "eventfd for meeting runner");
-  }
+      seed_(seed),
+      session_(meeting_id_, settings_.session, seed) {
   log::registerSecret(meeting_.host_password.value());
 }
 
@@ -94,11 +93,39 @@ MeetingRunner::~MeetingRunner() {
   log::unregisterSecret(meeting_.host_password.value());
   if (!control_token_secret_.empty()) log::unregisterSecret(control_token_secret_);
   if (!ws_token_secret_.empty()) log::unregisterSecret(ws_token_secret_);
-  ::close(wake_fd_);
+  if (holds_descriptor_slot_) settings_.descriptors->release();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-void MeetingRunner::start() {
-  thread_ = std::thread([this] { run(); });
+config::MeetingConfig MeetingRunner::meeting() const {
+  std::lock_guard<std::mutex> lock(meeting_mutex_);
+  return meeting_;
+}
+
+void MeetingRunner::setHostPassword(const config::Secret& password) {
+  std::lock_guard<std::mutex> lock(meeting_mutex_);
+  if (meeting_.host_password == password) return;
+  log::registerSecret(password.value());
+  log::unregisterSecret(meeting_.host_password.value());
+  meeting_.host_password = password;
+}
+
+bool MeetingRunner::start() {
+  try {
+    thread_ = std::thread([this] { run(); });
+    return true;
+  } catch (const std::system_error& e) {
+    // Out of threads (RLIMIT_NPROC, TasksMax): counted, and retried by the next start().
+    const auto now = std::chrono::system_clock::now();
+    const std::string detail = std::string("cannot start the session thread: ") + e.what();
+    log::error("cannot start a meeting's session", {{"meeting_id", meeting_id_}, {"err", detail}});
+    store_->apply(
+        meeting_id_,
+        metrics::Event{now, metrics::ConnectFailed{metrics::ConnectStage::ControlToken, detail}});
+    store_->apply(meeting_id_, metrics::Event{now, metrics::SessionStateChanged{
+                                                       metrics::SessionState::Backoff, false}});
+    return false;
+  }
 }
 
 void MeetingRunner::requestStop() {
@@ -109,8 +136,13 @@ void MeetingRunner::requestStop() {
   wake_.notify_all();
   // The thread may be inside poll() on its socket, where the condition variable cannot reach
   // it. An eventfd counter only overflows after 2^64 - 2 writes; EAGAIN cannot happen here.
+  // Without an eventfd yet the thread has no socket to wait on: the condition variable reached
+  // it. The flag is stored before the descriptor is read and the thread stores the descriptor
+  // before it reads the flag (both sequentially consistent), so one of the two sees the other.
+  const int wake_fd = wake_fd_;
+  if (wake_fd < 0) return;
   const std::uint64_t one = 1;
-  [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof one);
+  [[maybe_unused]] const auto ignored = ::write(wake_fd, &one, sizeof one);
 }
 
 void MeetingRunner::drainWake() noexcept {
@@ -143,21 +175,78 @@ void MeetingRunner::publishStatus() {
 }
 
 void MeetingRunner::run() {
-  execute(session_.start(Clock::now(), std::chrono::system_clock::now()));
+  bool session_started = false;
   while (!stop_requested_) {
-    const auto deadline = session_.nextDeadline();
-    auto wait = kMaxWait;
-    if (deadline) {
-      // Rounded up: waking just before the deadline would find nothing due and spin.
-      const auto until = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
-      wait = std::clamp(until, std::chrono::milliseconds(0), kMaxWait);
+    try {
+      if (!session_started) {
+        session_started = true;
+        execute(session_.start(Clock::now(), std::chrono::system_clock::now()));
+        continue;
+      }
+      const auto deadline = session_.nextDeadline();
+      auto wait = kMaxWait;
+      if (deadline) {
+        // Rounded up: waking just before the deadline would find nothing due and spin.
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+        wait = std::clamp(until, std::chrono::milliseconds(0), kMaxWait);
+      }
+      execute(receiveOrWait(wait));
+      execute(session_.onTick(Clock::now()));
+    } catch (const std::exception& e) {
+      // The session may have been left between two steps: it cannot be trusted any more.
+      restartSession(e.what());
+      session_started = false;
+    } catch (...) {
+      restartSession("unknown exception");
+      session_started = false;
     }
-    execute(receiveOrWait(wait));
-    execute(session_.onTick(Clock::now()));
   }
-  execute(session_.stop());
+  try {
+    execute(session_.stop());
+  } catch (const std::exception& e) {
+    log::error("error while stopping a session", {{"meeting_id", meeting_id_}, {"err", e.what()}});
+  }
   if (connection_) connection_->close();
   connection_.reset();
+}
+
+void MeetingRunner::restartSession(const char* what) noexcept {
+  const bool was_connected = connection_ != nullptr;
+  try {
+    if (connection_) connection_->close();
+  } catch (...) {
+  }
+  connection_.reset();
+  // Reporting the failure allocates and may fail again (out of memory): the restart happens
+  // regardless.
+  try {
+    const std::string detail = std::string("internal error: ") + what;
+    log::error("session failed, restarting it after a backoff",
+               {{"meeting_id", meeting_id_}, {"err", detail}});
+    const auto now = std::chrono::system_clock::now();
+    if (was_connected) {
+      store_->apply(
+          meeting_id_,
+          metrics::Event{now, metrics::Disconnected{metrics::DisconnectReason::Error, detail}});
+    } else {
+      store_->apply(
+          meeting_id_,
+          metrics::Event{now, metrics::ConnectFailed{metrics::ConnectStage::Handshake, detail}});
+    }
+    store_->apply(meeting_id_, metrics::Event{now, metrics::SessionStateChanged{
+                                                       metrics::SessionState::Backoff, false}});
+  } catch (...) {
+  }
+  const auto cap = session::backoffCap(settings_.session.backoff_initial,
+                                       settings_.session.backoff_max, session_restarts_);
+  if (session_restarts_ < 32) ++session_restarts_;
+  try {
+    session_ = session::Session(meeting_id_, settings_.session, seed_ + session_restarts_);
+  } catch (...) {
+    // The old session stays; its start() is ignored, so the runner idles until it is stopped.
+  }
+  std::unique_lock<std::mutex> lock(wake_mutex_);
+  wake_.wait_for(lock, cap, [this] { return stop_requested_.load(); });
 }
 
 void MeetingRunner::execute(session::Commands commands) {
@@ -173,7 +262,7 @@ void MeetingRunner::execute(session::Commands commands) {
 }
 
 session::Commands MeetingRunner::perform(session::Command& command) {
-  const std::string& meeting_id = meeting_.id;
+  const std::string& meeting_id = meeting_id_;
   if (auto* report = std::get_if<session::Report>(&command)) {
     // The event is applied once and then only looked at: move it rather than copy its pids.
     const metrics::Event event{std::chrono::system_clock::now(), std::move(report->event)};
@@ -197,8 +286,14 @@ session::Commands MeetingRunner::perform(session::Command& command) {
   // REST calls and the handshake block this meeting's thread only; every meeting has its own.
   session::Commands next;
   if (const auto* fetch = std::get_if<session::FetchControlToken>(&command)) {
-    auto result = rest_->getControlToken(meeting_id, meeting_.host_password.value(),
-                                         fetch->current_token.value_or(""));
+    std::string no_slot;
+    if (!holdDescriptorSlot(no_slot)) {
+      return session_.onControlToken(
+          Clock::now(), session::RequestFailure{session::FailureKind::Network, no_slot});
+    }
+    const config::Secret password = meeting().host_password;
+    auto result =
+        rest_->getControlToken(meeting_id, password.value(), fetch->current_token.value_or(""));
     if (result.ok()) {
       const auto& token = result.value();
       rememberSecret(control_token_secret_, token.token);
@@ -219,6 +314,8 @@ session::Commands MeetingRunner::perform(session::Command& command) {
       next = session_.onWsToken(Clock::now(), toRequestFailure(result.failure()));
     }
   } else if (const auto* connect = std::get_if<session::Connect>(&command)) {
+    std::string no_wake_fd;
+    if (!ensureWakeFd(no_wake_fd)) return session_.onConnectFailed(Clock::now(), no_wake_fd);
     auto result = transport::WsConnection::open(connect->ws_url, meeting_id, connect->ws_token,
                                                 settings_.websocket);
     if (result.ok()) {
@@ -232,11 +329,41 @@ session::Commands MeetingRunner::perform(session::Command& command) {
                                                subscribe->sequence, meeting_id));
   } else if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
     next = sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
+    // Counted once on the wire: a send that failed has closed the connection instead.
+    if (connection_) {
+      store_->apply(meeting_id,
+                    metrics::Event{std::chrono::system_clock::now(), metrics::HeartbeatSent{}});
+    }
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
     if (connection_) connection_->close();
     connection_.reset();
   }
   return next;
+}
+
+bool MeetingRunner::holdDescriptorSlot(std::string& reason) {
+  if (holds_descriptor_slot_ || !settings_.descriptors) return true;
+  if (!settings_.descriptors->tryAcquire()) {
+    reason = settings_.descriptors->refusal();
+    return false;
+  }
+  holds_descriptor_slot_ = true;
+  return true;
+}
+
+bool MeetingRunner::ensureWakeFd(std::string& reason) {
+  if (wake_fd_ >= 0) return true;
+  const int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd < 0) {
+    const int error = errno;
+    reason = "cannot create the wake-up eventfd: " + std::string(std::strerror(error));
+    if (error == EMFILE || error == ENFILE) {
+      reason += " (out of file descriptors: raise LimitNOFILE / ulimit -n)";
+    }
+    return false;
+  }
+  wake_fd_ = wake_fd;
+  return true;
 }
 
 session::Commands MeetingRunner::sendFrame(const std::string& text) {
@@ -259,15 +386,15 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
   if (const auto* text = std::get_if<transport::WsText>(&event)) {
     protocol::Decoded decoded = protocol::decode(text->text);
     if (const auto* rejection = std::get_if<protocol::Rejection>(&decoded.message)) {
-      const std::string key = meeting_.id + "/" + metrics::toLabel(rejection->reason);
+      const std::string key = meeting_id_ + "/" + metrics::toLabel(rejection->reason);
       log::limited(frameErrorLimiter(), key, log::Level::Warn, "frame rejected",
-                   {{"meeting_id", meeting_.id},
+                   {{"meeting_id", meeting_id_},
                     {"reason", metrics::toLabel(rejection->reason)},
                     {"detail", rejection->detail}});
     } else if (decoded.unrecognized_shape) {
-      log::limited(frameErrorLimiter(), meeting_.id + "/shape/" + decoded.action, log::Level::Info,
+      log::limited(frameErrorLimiter(), meeting_id_ + "/shape/" + decoded.action, log::Level::Info,
                    "push not understood, counted only",
-                   {{"meeting_id", meeting_.id},
+                   {{"meeting_id", meeting_id_},
                     {"action", decoded.action},
                     {"shape", *decoded.unrecognized_shape}});
     }
@@ -277,9 +404,9 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     protocol::Decoded decoded;
     decoded.message = protocol::Rejection{metrics::RejectReason::BinaryFrame,
                                           std::to_string(binary->bytes) + " bytes"};
-    log::limited(frameErrorLimiter(), meeting_.id + "/binary_frame", log::Level::Warn,
+    log::limited(frameErrorLimiter(), meeting_id_ + "/binary_frame", log::Level::Warn,
                  "frame rejected",
-                 {{"meeting_id", meeting_.id},
+                 {{"meeting_id", meeting_id_},
                   {"reason", metrics::toLabel(metrics::RejectReason::BinaryFrame)},
                   {"bytes", binary->bytes}});
     return session_.onFrame(now, std::move(decoded));

@@ -45,17 +45,24 @@ Supervisor::Supervisor(std::shared_ptr<metrics::MeetingStore> store) : store_(st
 
 Supervisor::~Supervisor() { stopAll(); }
 
-void Supervisor::apply(const config::Config& config) {
+PreparedMeetings Supervisor::prepare(const config::Config& config) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const bool connection_settings_changed =
+  PreparedMeetings prepared;
+  prepared.restart_all =
       !current_ || current_->api != config.api || current_->session != config.session;
-  std::shared_ptr<const transport::RestClient> rest = rest_;
-  if (connection_settings_changed) {
-    // Built before anything stops, so a bad CA file leaves the running meetings alone.
-    rest = std::make_shared<const transport::RestClient>(
+  prepared.rest = rest_;
+  if (prepared.restart_all) {
+    prepared.rest = std::make_shared<const transport::RestClient>(
         config.api.url, transport::TlsOptions{config.api.ca_file, config.api.insecure_skip_verify},
         config.api.timeout);
   }
+  prepared.config = config;
+  return prepared;
+}
+
+void Supervisor::apply(PreparedMeetings prepared) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const config::Config& config = prepared.config;
   if (config.sharding.count > 1) {
     const auto owned = std::count_if(
         config.meetings.begin(), config.meetings.end(),
@@ -65,9 +72,9 @@ void Supervisor::apply(const config::Config& config) {
                            {"meetings_owned", std::to_string(owned)},
                            {"meetings_configured", std::to_string(config.meetings.size())}});
   }
-  current_ = config;
-  rest_ = std::move(rest);
-  reconcileLocked(connection_settings_changed, rest_);
+  current_ = std::move(prepared.config);
+  rest_ = std::move(prepared.rest);
+  reconcileLocked(prepared.restart_all, rest_);
   sweepDroppedLocked();
 }
 
@@ -141,16 +148,37 @@ void Supervisor::reconcileLocked(bool restart_all,
     entry.conf_uuid = meeting.conf_uuid;
   }
 
+  // Room for every wanted meeting before any of them opens a socket.
+  descriptors_->ensureFor(wanted.size());
+
   std::vector<std::unique_ptr<MeetingRunner>> stopping;
   std::vector<std::string> removed;  // configured meetings gone from the config: series go now
   std::vector<std::string> dropped;  // discovered meetings gone: series stay as ended a while
   for (auto it = runners_.begin(); it != runners_.end();) {
     const auto found = wanted.find(it->first);
-    const bool keep = !restart_all && found != wanted.end() &&
-                      found->second.meeting == it->second.runner->meeting() &&
-                      found->second.conf_uuid == it->second.conf_uuid;
+    bool keep = !restart_all && found != wanted.end();
     if (keep) {
-      it->second.is_static = found->second.is_static;
+      const Wanted& next = found->second;
+      Runner& running = it->second;
+      // A static entry is one session across occurrences (never dropped for ending), and an
+      // entry without an occurrence names none: only two different occurrences of a
+      // discovered-only meeting are different sessions.
+      const bool switches_source = next.is_static != running.is_static ||
+                                   next.conf_uuid.empty() != running.conf_uuid.empty();
+      const bool same_occurrence = next.conf_uuid == running.conf_uuid || next.is_static ||
+                                   running.is_static || switches_source;
+      const bool same_password =
+          next.meeting.host_password == running.runner->meeting().host_password;
+      keep = same_occurrence && (same_password || switches_source);
+      if (keep) {
+        if (!same_password) running.runner->setHostPassword(next.meeting.host_password);
+        running.is_static = next.is_static;
+        running.conf_uuid = next.conf_uuid;
+      }
+    }
+    if (keep) {
+      // A runner whose thread could not start gets another chance at each reconcile.
+      if (!it->second.runner->started()) it->second.runner->start();
       ++it;
       continue;
     }
@@ -181,7 +209,8 @@ void Supervisor::reconcileLocked(bool restart_all,
     log::info("discovered meeting dropped", {{"meeting_id", meeting_id}});
   }
 
-  const RunnerSettings settings = runnerSettings(*current_);
+  RunnerSettings settings = runnerSettings(*current_);
+  settings.descriptors = descriptors_;
   for (const auto& [meeting_id, entry] : wanted) {
     if (runners_.count(meeting_id) != 0) {
       continue;

@@ -78,7 +78,25 @@ Discoverer::~Discoverer() {
   }
 }
 
-void Discoverer::apply(const config::Config& config) {
+void Discoverer::apply(const config::Config& config) { apply(config, prepareClient(config)); }
+
+std::shared_ptr<const ManagementClient> Discoverer::prepareClient(
+    const config::Config& config) const {
+  if (!config.discovery) {
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  const bool was_enabled = current_ && current_->discovery;
+  if (was_enabled && settings_.client && current_->api == config.api) {
+    return settings_.client;
+  }
+  return std::make_shared<const ManagementClient>(
+      config.api.url, transport::TlsOptions{config.api.ca_file, config.api.insecure_skip_verify},
+      config.api.timeout);
+}
+
+void Discoverer::apply(const config::Config& config,
+                       std::shared_ptr<const ManagementClient> client) {
   if (!config.discovery) {
     stop();
     // The thread has ended: its state may be reset from here.
@@ -97,13 +115,6 @@ void Discoverer::apply(const config::Config& config) {
   }
   std::unique_lock<std::mutex> lock(mutex_);
   const bool was_enabled = current_ && current_->discovery;
-  std::shared_ptr<const ManagementClient> client = settings_.client;
-  if (!was_enabled || !client || current_->api != config.api) {
-    // Built first, so bad TLS settings leave everything as it was.
-    client = std::make_shared<const ManagementClient>(
-        config.api.url, transport::TlsOptions{config.api.ca_file, config.api.insecure_skip_verify},
-        config.api.timeout);
-  }
   registerSecrets(*config.discovery);
   if (was_enabled) {
     unregisterSecrets(*current_->discovery);

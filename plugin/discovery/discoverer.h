@@ -68,6 +68,14 @@ class Discoverer {
   /// pick up a static password added by reload), or stops it when the section is gone. Throws
   /// std::invalid_argument (nothing changed) when the `api` TLS settings cannot be used.
   void apply(const config::Config& config);
+  /// The management client that applying `config` needs: the running one when `api` did not
+  /// change, a new one otherwise, none when `config.discovery` is off. Changes nothing. Throws
+  /// std::invalid_argument when the `api` TLS settings cannot be used.
+  std::shared_ptr<const ManagementClient> prepareClient(const config::Config& config) const;
+  /// Like apply(config) with the client prepareClient(config) returned, so that nothing can
+  /// fail for the TLS settings any more. Never throws except std::bad_alloc and
+  /// std::system_error when the thread cannot be started.
+  void apply(const config::Config& config, std::shared_ptr<const ManagementClient> client);
   /// Stops the thread (a pass in flight finishes its current call first). Idempotent.
   void stop();
   /// Asks for a pass as soon as the pacing allows.

@@ -575,7 +575,6 @@ void Session::tickLive(Commands& out, TimePoint now) {
       oldest_unanswered_at_ = now;
     }
     out.emplace_back(SendHeartbeat{sent.sequence});
-    out.emplace_back(Report{metrics::HeartbeatSent{}});
     outstanding_.push_back(std::move(sent));
     // Scheduled from the actual send time: a late tick never causes a burst of heartbeats.
     next_heartbeat_at_ = now + options_.heartbeat_interval;

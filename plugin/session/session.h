@@ -83,6 +83,7 @@ struct SendSubscribe {
 };
 
 /// Send a HeartBeat frame with `sequence` (30 digits); its echo is matched by this sequence.
+/// The runner reports metrics::HeartbeatSent once the frame was sent (not when the send failed).
 struct SendHeartbeat {
   std::string sequence;
 };

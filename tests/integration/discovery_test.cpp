@@ -637,4 +637,63 @@ BOOST_AUTO_TEST_CASE(cost_of_watching_100_meetings_compressed) {
   BOOST_TEST(counters.rate_limited == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_meeting_keeps_its_one_session_when_its_source_switches) {
+  const std::string kOthers = "900950001";  // discovery has no password for it
+  const std::string kOwn = "900950002";     // discovery lists its chair password
+  Enterprise e([](sim::SimulatorOptions& o) { o.management.withhold_chair_for_others = true; });
+  sim::MeetingSpec others = spec(kOthers, "others-host-pw");
+  others.scheduler = "Other User";
+  e.simulator->addMeeting(others);
+  e.simulator->addMeeting(spec(kOwn, "own-host-pw"));
+  cfg::Config config = e.baseConfig(300ms);
+  config.meetings.push_back({kOwn, cfg::Secret("own-host-pw")});  // static and discovered
+  e.start(config);
+  const auto subscribed = [&](const std::string& id) {
+    return e.sessionState(id) == hme::metrics::SessionState::Subscribed;
+  };
+  const auto passes = [&] { return e.simulator->management().counters().list_calls; };
+  // Waits for `count` more discovery passes, so that each one could have restarted a session.
+  const auto waitPasses = [&](std::size_t count) {
+    const std::size_t from = passes();
+    return e.waitFor([&] { return passes() >= from + count; }, 10s);
+  };
+  const auto connections = [&](const std::string& id) {
+    return e.simulator->observations(id).connections_accepted;
+  };
+  BOOST_TEST_REQUIRE(
+      e.waitFor([&] { return subscribed(kOwn) && e.status().skipped.size() == 1; }, 10s));
+  BOOST_TEST_REQUIRE(waitPasses(3));
+  BOOST_TEST(connections(kOwn) == 1u);
+  BOOST_TEST(connections(kOthers) == 0u);
+
+  // Skipped by discovery, then configured by a reload: discovery now lists it with the static
+  // password, and the session the reload started goes on.
+  BOOST_TEST_REQUIRE(e.reload([&](cfg::Config& c) {
+                        c.meetings.push_back({kOthers, cfg::Secret("others-host-pw")});
+                      }).first);
+  BOOST_TEST_REQUIRE(
+      e.waitFor([&] { return subscribed(kOthers) && e.status().skipped.empty(); }, 10s));
+  BOOST_TEST_REQUIRE(waitPasses(4));
+  BOOST_TEST(subscribed(kOthers));
+  BOOST_TEST(connections(kOthers) == 1u);
+  BOOST_TEST(e.tokenCalls(kOthers).size() == 1u);
+
+  // Configured and discovered, then discovered only: the same session.
+  BOOST_TEST_REQUIRE(e.reload([&](cfg::Config& c) {
+                        c.meetings.erase(c.meetings.begin());  // kOwn
+                      }).first);
+  BOOST_TEST_REQUIRE(waitPasses(4));
+  // And back: configured again while discovery lists it.
+  BOOST_TEST_REQUIRE(e.reload([&](cfg::Config& c) {
+                        c.meetings.push_back({kOwn, cfg::Secret("own-host-pw")});
+                      }).first);
+  BOOST_TEST_REQUIRE(waitPasses(4));
+  BOOST_TEST(subscribed(kOwn));
+  BOOST_TEST(connections(kOwn) == 1u);
+  BOOST_TEST(e.tokenCalls(kOwn).size() == 1u);
+  BOOST_TEST(connections(kOthers) == 1u);
+  BOOST_TEST_MESSAGE("connections accepted across the switches: " << connections(kOwn) << " and "
+                                                                  << connections(kOthers));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
