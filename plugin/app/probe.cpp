@@ -46,11 +46,11 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-std::string millisecondsText(milliseconds value) { return std::to_string(value.count()) + " ms"; }
+std::string millirttText(milliseconds value) { return std::to_string(value.count()) + " ms"; }
 
-std::string secondsText(double seconds) {
+std::string rttText(double seconds) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", seconds);
+  std::snprintf(text, sizeof text, "%.1f ms", seconds * 1000);
   return text;
 }
 
@@ -234,7 +234,7 @@ session::Commands Probe::perform(session::Command& command) {
     const auto asked = Clock::now();
     auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
     if (!result.ok()) return session_->onWsToken(Clock::now(), toRequestFailure(result.failure()));
-    step_results_["ws_token"] = "ok in " + millisecondsText(since(asked));
+    step_results_["ws_token"] = "ok in " + millirttText(since(asked));
     line("ws_token", step_results_["ws_token"]);
     return session_->onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
   }
@@ -267,7 +267,7 @@ session::Commands Probe::fetchControlToken(const session::FetchControlToken& fet
   const auto& token = result.value();
   const auto wall_now = std::chrono::system_clock::now();
   std::string text =
-      "ok in " + millisecondsText(since(asked)) + ", push URL " + printable(token.ws_url);
+      "ok in " + millirttText(since(asked)) + ", push URL " + printable(token.ws_url);
   if (token.expire_time_ms > 0) {
     const auto wall_ms = std::chrono::duration_cast<milliseconds>(wall_now.time_since_epoch());
     text +=
@@ -311,7 +311,7 @@ void Probe::inspectCertificate(const std::string& ws_url) {
     verdict = "FAILED for " + report.expected_name + ": " + report.verify_error;
   }
   step_results_["tls"] = verdict;
-  line("tls", "verification " + verdict);
+  line("tls", "certificate " + verdict);
 }
 
 session::Commands Probe::connect(const session::Connect& connect) {
@@ -324,7 +324,7 @@ session::Commands Probe::connect(const session::Connect& connect) {
     return session_->onConnectFailed(Clock::now(), describeFailure(result.failure()));
   }
   connection_ = std::make_unique<transport::WsConnection>(std::move(result).value());
-  step_results_["handshake"] = "ok in " + millisecondsText(since(asked));
+  step_results_["handshake"] = "ok in " + millirttText(since(asked));
   line("handshake", step_results_["handshake"]);
   return session_->onConnected(Clock::now());
 }
@@ -361,7 +361,8 @@ session::Commands Probe::receive(milliseconds wait) {
     close_ = "close code " + std::to_string(closed->code) +
              (closed->reason.empty() ? "" : " (" + closed->reason + ")");
     line("close", "the server closed the connection: " + *close_);
-    return session_->onClosed(now, {session::CloseCause::ServerClosed, closed->code, *close_});
+    return session_->onClosed(now,
+                              {session::CloseCause::ServerClosed, closed->code, closed->reason});
   }
   const auto& failure = std::get<transport::Failure>(event);
   connection_.reset();
@@ -396,12 +397,12 @@ session::Commands Probe::onText(std::string text) {
     if (!subscribe_return_code_) {
       subscribe_return_code_ = reply->return_code;
       line("subscribe", "reply returnCode " + std::to_string(reply->return_code) + " after " +
-                            millisecondsText(since(subscribe_sent_at_.value_or(now))));
+                            millirttText(since(subscribe_sent_at_.value_or(now))));
     }
   } else if (std::holds_alternative<protocol::Push>(decoded.message) && !first_push_) {
     first_push_.emplace(decoded.action, since(subscribe_sent_at_.value_or(now)));
     line("first_push",
-         decoded.action + " " + millisecondsText(first_push_->second) + " after Subscribe");
+         decoded.action + " " + millirttText(first_push_->second) + " after Subscribe");
   } else if (const auto* rejection = std::get_if<protocol::Rejection>(&decoded.message)) {
     line("frame", "rejected (" + std::string(metrics::toLabel(rejection->reason)) +
                       "): " + rejection->detail);
@@ -417,15 +418,15 @@ void Probe::onReport(const metrics::EventBody& event) {
   } else if (std::holds_alternative<metrics::Subscribed>(event)) {
     subscribed_at_ = Clock::now();
     const std::string how = subscribe_return_code_ ? "by its Subscribe reply" : "by the first push";
-    step_results_["subscribe"] =
-        "subscribed " + how + " " +
-        millisecondsText(since(subscribe_sent_at_.value_or(Clock::now()))) + " after Subscribe";
+    step_results_["subscribe"] = "subscribed " + how + " " +
+                                 millirttText(since(subscribe_sent_at_.value_or(Clock::now()))) +
+                                 " after Subscribe";
     line("subscribe", step_results_["subscribe"]);
   } else if (std::holds_alternative<metrics::HeartbeatSent>(event)) {
     ++heartbeats_sent_;
   } else if (const auto* answered = std::get_if<metrics::HeartbeatAnswered>(&event)) {
     rtt_seconds_.push_back(answered->rtt_seconds);
-    line("heartbeat", "echo after " + secondsText(answered->rtt_seconds));
+    line("heartbeat", "echo after " + rttText(answered->rtt_seconds));
   } else if (const auto* rejected = std::get_if<metrics::FrameRejected>(&event)) {
     ++rejected_frames_[metrics::toLabel(rejected->reason)];
   }
@@ -454,7 +455,7 @@ void Probe::writeSummary() {
   } else {
     row("subscribe reply", subscribed_at_ ? "not seen (subscribed by the first push)" : "not seen");
   }
-  row("first push", first_push_ ? first_push_->first + " " + millisecondsText(first_push_->second) +
+  row("first push", first_push_ ? first_push_->first + " " + millirttText(first_push_->second) +
                                       " after Subscribe"
                                 : "none");
   const auto echoes = frames_.find("HeartBeat");
@@ -464,8 +465,8 @@ void Probe::writeSummary() {
     row("HeartBeat RTT", "no echo");
   } else {
     const auto [low, high] = std::minmax_element(rtt_seconds_.begin(), rtt_seconds_.end());
-    row("HeartBeat RTT", "last " + secondsText(rtt_seconds_.back()) + ", min " + secondsText(*low) +
-                             ", max " + secondsText(*high));
+    row("HeartBeat RTT", "last " + rttText(rtt_seconds_.back()) + ", min " + rttText(*low) +
+                             ", max " + rttText(*high));
   }
   row("PONG seen", pongs_ ? std::to_string(*pongs_) + " PONGs" : "not observable in this build");
   row("largest frame", largest_frame_bytes_ == 0 ? "none"

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -33,8 +34,8 @@ struct ProbeRun {
   std::string report;
 };
 
-ProbeRun probe(const hme::simulator::Simulator& sim, const std::string& meeting_id,
-               const std::string& password, std::chrono::milliseconds duration = 3s) {
+ProbeRun probeOnce(const hme::simulator::Simulator& sim, const std::string& meeting_id,
+                   const std::string& password, std::chrono::milliseconds duration = 3s) {
   ProbeSettings settings;
   settings.config = testExporterConfig(sim.apiUrl());
   settings.config.meetings.push_back({meeting_id, hme::config::Secret(password), false});
@@ -107,7 +108,7 @@ BOOST_AUTO_TEST_CASE(lively_meeting_reports_every_step_and_exits_0) {
   sim.addMeeting(spec);
   sim.start();
 
-  const ProbeRun run = probe(sim, kMeeting, spec.host_password);
+  const ProbeRun run = probeOnce(sim, kMeeting, spec.host_password);
   BOOST_TEST(run.outcome.exit_code == 0);
   BOOST_TEST(run.outcome.failed_step.empty());
   const std::string& r = run.report;
@@ -144,7 +145,7 @@ BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_meeting_fail_at_control_token) {
   sim.start();
 
   const std::string wrong = "not-the-Password-42";
-  const ProbeRun bad_password = probe(sim, kMeeting, wrong);
+  const ProbeRun bad_password = probeOnce(sim, kMeeting, wrong);
   BOOST_TEST(bad_password.outcome.exit_code == 1);
   BOOST_TEST(bad_password.outcome.failed_step == "control_token");
   BOOST_TEST(
@@ -153,7 +154,7 @@ BOOST_AUTO_TEST_CASE(wrong_password_and_unknown_meeting_fail_at_control_token) {
   BOOST_TEST(!contains(bad_password.report, wrong));
   expectNothingSecret(sim, bad_password.report);
 
-  const ProbeRun unknown = probe(sim, "930000099", "pw-930000099-Tr0ub4dor");
+  const ProbeRun unknown = probeOnce(sim, "930000099", "pw-930000099-Tr0ub4dor");
   BOOST_TEST(unknown.outcome.exit_code == 1);
   BOOST_TEST(unknown.outcome.failed_step == "control_token");
   BOOST_TEST(!contains(unknown.report, "pw-930000099-Tr0ub4dor"));
@@ -173,7 +174,7 @@ BOOST_AUTO_TEST_CASE(untrusted_push_host_fails_at_handshake_with_the_certificate
   api.addMeeting(spec);
   api.start();
 
-  const ProbeRun run = probe(api, kMeeting, spec.host_password);
+  const ProbeRun run = probeOnce(api, kMeeting, spec.host_password);
   BOOST_TEST(run.outcome.exit_code == 1);
   BOOST_TEST(run.outcome.failed_step == "handshake");
   const std::string& r = run.report;
@@ -194,13 +195,35 @@ BOOST_AUTO_TEST_CASE(refused_subscribe_fails_at_subscribe) {
   sim.start();
   sim.rejectNextSubscribe(kMeeting, 111070004);
 
-  const ProbeRun run = probe(sim, kMeeting, spec.host_password);
+  const ProbeRun run = probeOnce(sim, kMeeting, spec.host_password);
   BOOST_TEST(run.outcome.exit_code == 1);
   BOOST_TEST(run.outcome.failed_step == "subscribe");
   BOOST_TEST(contains(run.report, "reply returnCode 111070004"));
   BOOST_TEST(contains(run.report, row("result", "FAILED at step subscribe: returnCode 111070004")));
   BOOST_TEST(contains(run.report, row("subscribe reply", "seen, returnCode 111070004")));
   expectNothingSecret(sim, run.report);
+}
+
+BOOST_AUTO_TEST_CASE(connection_lost_after_subscribing_fails_at_live) {
+  hme::simulator::Simulator sim(testSimulatorOptions());
+  const auto spec = testMeetingSpec(kMeeting);
+  sim.addMeeting(spec);
+  sim.start();
+
+  ProbeRun run;
+  std::thread prober([&] { run = probeOnce(sim, kMeeting, spec.host_password, 20s); });
+  const bool subscribed =
+      sim.waitFor([&] { return sim.observations(kMeeting).subscribes_accepted >= 1; }, 10s);
+  sim.dropConnections(kMeeting, hme::simulator::DropMode::CloseFrame, 1011);
+  prober.join();
+  BOOST_REQUIRE(subscribed);
+  BOOST_TEST(run.outcome.exit_code == 1);
+  BOOST_TEST(run.outcome.failed_step == "live");
+  BOOST_TEST(
+      contains(run.report,
+               row("result", "FAILED at step live: server_closed: closed by server (code 1011)")));
+  BOOST_TEST(contains(run.report, row("subscribe reply", "seen, returnCode 0")));
+  BOOST_TEST(contains(run.report, row("connection end", "close code 1011")));
 }
 
 BOOST_AUTO_TEST_CASE(binary_exits_0_and_1_and_needs_the_meeting_in_the_config) {
@@ -228,12 +251,12 @@ BOOST_AUTO_TEST_CASE(binary_exits_0_and_1_and_needs_the_meeting_in_the_config) {
     return std::make_pair(code, child.output());
   };
   const auto [ok_code, ok_output] = runBinary(kMeeting);
-  BOOST_TEST(ok_code == std::optional<int>(0));
+  BOOST_TEST(ok_code.value_or(-1) == 0);
   BOOST_TEST(contains(ok_output, row("result", "OK")));
   BOOST_TEST(!contains(ok_output, spec.host_password));
 
   const auto [missing_code, missing_output] = runBinary("930000077");
-  BOOST_TEST(missing_code == std::optional<int>(1));
+  BOOST_TEST(missing_code.value_or(-1) == 1);
   BOOST_TEST(contains(missing_output, "FAILED at step config: meeting 930000077 is not listed"));
   std::remove(config.c_str());
   ::rmdir(dir.c_str());
