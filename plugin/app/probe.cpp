@@ -118,6 +118,7 @@ class Probe {
   std::map<std::string, std::size_t> rejected_frames_;  // by reason label
   std::optional<std::string> close_;
   bool certificate_inspected_ = false;
+  std::string step_in_progress_ = "control_token";  // named if the duration ends inside it
 };
 
 milliseconds Probe::since(Clock::time_point at) const {
@@ -148,7 +149,7 @@ ProbeOutcome Probe::run() {
        << ") probe of meeting " << settings_.meeting_id << '\n'
        << "api.url " << config.api.url << ", api.timeout "
        << config::formatDuration(config.api.timeout) << ", api.ca_file "
-       << (config.api.ca_file.empty() ? "(system store only)" : "set")
+       << (config.api.ca_file.empty() ? "(none: system store only)" : config.api.ca_file)
        << ", api.insecure_skip_verify " << (config.api.insecure_skip_verify ? "true" : "false")
        << '\n';
 
@@ -165,13 +166,12 @@ ProbeOutcome Probe::run() {
 
   RunnerSettings runner = runnerSettings(config);
   // A probe is short: HeartBeats at the configured interval would often not happen at all, so
-  // they go at least four times per probe (never faster than once a second), keeping the
-  // configured heartbeat_timeout as the liveness limit.
+  // they go at least four times per probe (but not more often than once a second unless the
+  // config asks for it). heartbeat_timeout, above the configured interval, stays as it is.
   runner.session.heartbeat_interval =
-      std::clamp(std::chrono::duration_cast<milliseconds>(settings_.duration / 4),
-                 milliseconds(1000), runner.session.heartbeat_interval);
-  runner.session.heartbeat_timeout = std::max(
-      runner.session.heartbeat_timeout, runner.session.heartbeat_interval + milliseconds(1000));
+      std::min(runner.session.heartbeat_interval,
+               std::max(std::chrono::duration_cast<milliseconds>(settings_.duration / 4),
+                        milliseconds(1000)));
   websocket_ = runner.websocket;
   out_ << "probe duration " << config::formatDuration(settings_.duration) << ", HeartBeat every "
        << config::formatDuration(runner.session.heartbeat_interval) << ", heartbeat_timeout "
@@ -203,8 +203,7 @@ ProbeOutcome Probe::run() {
     if (!finished_) execute(session_->onTick(Clock::now()));
   }
   if (!finished_ && !subscribed_at_) {
-    // The duration ended inside a step: name the step that did not complete.
-    fail(subscribe_sent_at_ ? "subscribe" : "handshake",
+    fail(step_in_progress_,
          "not subscribed within the probe duration " + config::formatDuration(settings_.duration));
   }
   if (connection_) connection_->close();
@@ -228,9 +227,11 @@ session::Commands Probe::perform(session::Command& command) {
     return {};
   }
   if (const auto* fetch = std::get_if<session::FetchControlToken>(&command)) {
+    if (!subscribed_at_) step_in_progress_ = "control_token";
     return fetchControlToken(*fetch);
   }
   if (const auto* ws_fetch = std::get_if<session::FetchWsToken>(&command)) {
+    step_in_progress_ = "ws_token";
     const auto asked = Clock::now();
     auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
     if (!result.ok()) return session_->onWsToken(Clock::now(), toRequestFailure(result.failure()));
@@ -239,9 +240,11 @@ session::Commands Probe::perform(session::Command& command) {
     return session_->onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
   }
   if (const auto* connect_command = std::get_if<session::Connect>(&command)) {
+    step_in_progress_ = "handshake";
     return connect(*connect_command);
   }
   if (const auto* subscribe = std::get_if<session::SendSubscribe>(&command)) {
+    step_in_progress_ = "subscribe";
     subscribe_sent_at_ = Clock::now();
     line("subscribe", "sent for " + std::to_string(subscribe->types.size()) + " push types");
     return sendFrame(protocol::encodeSubscribe(subscribe->types, subscribe->control_token,
@@ -278,8 +281,12 @@ session::Commands Probe::fetchControlToken(const session::FetchControlToken& fet
   text += token.validity_seconds > 0
               ? ", confTokenExpireTime " + std::to_string(token.validity_seconds) + " s"
               : ", no confTokenExpireTime";
-  step_results_["control_token"] = text;
-  line("control_token", text);
+  if (fetch.current_token) {
+    line("token_refresh", text);  // a refresh while live: the first grant stays in the summary
+  } else {
+    step_results_["control_token"] = text;
+    line("control_token", text);
+  }
   const auto positive = [](std::int64_t value) {
     return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
   };
