@@ -46,7 +46,7 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-std::string millirttText(milliseconds value) { return std::to_string(value.count()) + " ms"; }
+std::string millisecondsText(milliseconds value) { return std::to_string(value.count()) + " ms"; }
 
 std::string rttText(double seconds) {
   char text[32];
@@ -82,7 +82,7 @@ class Probe {
   session::Commands perform(session::Command& command);
   void onReport(const metrics::EventBody& event);
   session::Commands fetchControlToken(const session::FetchControlToken& fetch);
-  session::Commands connect(const session::Connect& connect);
+  session::Commands connect(const session::Connect& command);
   session::Commands sendFrame(const std::string& text);
   session::Commands receive(milliseconds wait);
   session::Commands onText(std::string text);
@@ -235,7 +235,7 @@ session::Commands Probe::perform(session::Command& command) {
     const auto asked = Clock::now();
     auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
     if (!result.ok()) return session_->onWsToken(Clock::now(), toRequestFailure(result.failure()));
-    step_results_["ws_token"] = "ok in " + millirttText(since(asked));
+    step_results_["ws_token"] = "ok in " + millisecondsText(since(asked));
     line("ws_token", step_results_["ws_token"]);
     return session_->onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
   }
@@ -270,7 +270,7 @@ session::Commands Probe::fetchControlToken(const session::FetchControlToken& fet
   const auto& token = result.value();
   const auto wall_now = std::chrono::system_clock::now();
   std::string text =
-      "ok in " + millirttText(since(asked)) + ", push URL " + printable(token.ws_url);
+      "ok in " + millisecondsText(since(asked)) + ", push URL " + printable(token.ws_url);
   if (token.expire_time_ms > 0) {
     const auto wall_ms = std::chrono::duration_cast<milliseconds>(wall_now.time_since_epoch());
     text +=
@@ -321,17 +321,17 @@ void Probe::inspectCertificate(const std::string& ws_url) {
   line("tls", "certificate " + verdict);
 }
 
-session::Commands Probe::connect(const session::Connect& connect) {
+session::Commands Probe::connect(const session::Connect& command) {
   // Once per probe: the session connects once before the probe ends (a failure ends it).
-  if (!certificate_inspected_) inspectCertificate(connect.ws_url);
+  if (!certificate_inspected_) inspectCertificate(command.ws_url);
   const auto asked = Clock::now();
-  auto result = transport::WsConnection::open(connect.ws_url, settings_.meeting_id,
-                                              connect.ws_token, websocket_);
+  auto result = transport::WsConnection::open(command.ws_url, settings_.meeting_id,
+                                              command.ws_token, websocket_);
   if (!result.ok()) {
     return session_->onConnectFailed(Clock::now(), describeFailure(result.failure()));
   }
   connection_ = std::make_unique<transport::WsConnection>(std::move(result).value());
-  step_results_["handshake"] = "ok in " + millirttText(since(asked));
+  step_results_["handshake"] = "ok in " + millisecondsText(since(asked));
   line("handshake", step_results_["handshake"]);
   return session_->onConnected(Clock::now());
 }
@@ -347,8 +347,8 @@ session::Commands Probe::sendFrame(const std::string& text) {
 
 session::Commands Probe::receive(milliseconds wait) {
   if (!connection_) {
-    // Only while waiting for a command's answer, which execute() gives at once: nothing to do
-    // but let the time pass to the next deadline.
+    // Nothing to receive from: the session's next deadline (or the end of the probe) is all
+    // there is to wait for.
     std::this_thread::sleep_for(wait);
     return {};
   }
@@ -404,12 +404,12 @@ session::Commands Probe::onText(std::string text) {
     if (!subscribe_return_code_) {
       subscribe_return_code_ = reply->return_code;
       line("subscribe", "reply returnCode " + std::to_string(reply->return_code) + " after " +
-                            millirttText(since(subscribe_sent_at_.value_or(now))));
+                            millisecondsText(since(subscribe_sent_at_.value_or(now))));
     }
   } else if (std::holds_alternative<protocol::Push>(decoded.message) && !first_push_) {
     first_push_.emplace(decoded.action, since(subscribe_sent_at_.value_or(now)));
     line("first_push",
-         decoded.action + " " + millirttText(first_push_->second) + " after Subscribe");
+         decoded.action + " " + millisecondsText(first_push_->second) + " after Subscribe");
   } else if (const auto* rejection = std::get_if<protocol::Rejection>(&decoded.message)) {
     line("frame", "rejected (" + std::string(metrics::toLabel(rejection->reason)) +
                       "): " + rejection->detail);
@@ -425,9 +425,9 @@ void Probe::onReport(const metrics::EventBody& event) {
   } else if (std::holds_alternative<metrics::Subscribed>(event)) {
     subscribed_at_ = Clock::now();
     const std::string how = subscribe_return_code_ ? "by its Subscribe reply" : "by the first push";
-    step_results_["subscribe"] = "subscribed " + how + " " +
-                                 millirttText(since(subscribe_sent_at_.value_or(Clock::now()))) +
-                                 " after Subscribe";
+    step_results_["subscribe"] =
+        "subscribed " + how + " " +
+        millisecondsText(since(subscribe_sent_at_.value_or(Clock::now()))) + " after Subscribe";
     line("subscribe", step_results_["subscribe"]);
   } else if (std::holds_alternative<metrics::HeartbeatSent>(event)) {
     ++heartbeats_sent_;
@@ -462,7 +462,7 @@ void Probe::writeSummary() {
   } else {
     row("subscribe reply", subscribed_at_ ? "not seen (subscribed by the first push)" : "not seen");
   }
-  row("first push", first_push_ ? first_push_->first + " " + millirttText(first_push_->second) +
+  row("first push", first_push_ ? first_push_->first + " " + millisecondsText(first_push_->second) +
                                       " after Subscribe"
                                 : "none");
   const auto echoes = frames_.find("HeartBeat");

@@ -188,6 +188,38 @@ BOOST_AUTO_TEST_CASE(untrusted_push_host_fails_at_handshake_with_the_certificate
   expectNothingSecret(api, r);
 }
 
+BOOST_AUTO_TEST_CASE(push_host_certificate_for_another_name_is_a_mismatch_unless_skipped) {
+  // A trusted certificate for DNS:wrong.example only, on the push host 127.0.0.1.
+  hme::simulator::Simulator push_host(testSimulatorOptions("wronghost"));
+  push_host.start();
+  auto api_options = testSimulatorOptions();
+  api_options.ws_port = push_host.port();
+  hme::simulator::Simulator api(api_options);
+  const auto spec = testMeetingSpec(kMeeting);
+  api.addMeeting(spec);
+  api.start();
+
+  const ProbeRun checked = probeOnce(api, kMeeting, spec.host_password);
+  BOOST_TEST(checked.outcome.failed_step == "handshake");
+  BOOST_TEST(contains(checked.report, "DNS names: wrong.example; IP names: none"));
+  BOOST_TEST(contains(checked.report, row("tls",
+                                          "FAILED for 127.0.0.1: IP address mismatch (the "
+                                          "certificate does not name 127.0.0.1)")));
+
+  ProbeSettings settings;
+  settings.config = testExporterConfig(api.apiUrl());
+  settings.config.api.insecure_skip_verify = true;
+  settings.config.meetings.push_back({kMeeting, hme::config::Secret(spec.host_password), false});
+  settings.meeting_id = kMeeting;
+  settings.duration = 3s;
+  std::ostringstream report;
+  hme::app::runProbe(settings, report);
+  BOOST_TEST_MESSAGE(report.str());
+  BOOST_TEST(contains(report.str(), "api.insecure_skip_verify true"));
+  BOOST_TEST(contains(report.str(), row("tls", "NOT CHECKED (insecure_skip_verify is set)")));
+  BOOST_TEST(contains(report.str(), "DNS names: wrong.example; IP names: none"));
+}
+
 BOOST_AUTO_TEST_CASE(refused_subscribe_fails_at_subscribe) {
   hme::simulator::Simulator sim(testSimulatorOptions());
   const auto spec = testMeetingSpec(kMeeting);
