@@ -151,13 +151,19 @@ void write(const Shape& shape, std::string& out) {
 
 bool isFieldNameKey(std::string_view key) noexcept {
   if (key.empty() || key.size() > kMaxFieldNameChars) return false;
-  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!letter(key.front())) return false;
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  // The service's field names are camelCase (`pinfoMap`) or upper case (`CLIENT_LOGIN_TYPE`);
+  // a capitalised word (`Alice`) is more likely a name used as a key.
+  const bool upper_case_name = upper(key.front());
+  if (!upper_case_name && !lower(key.front())) return false;
   std::size_t digits = 0;
   for (const char c : key) {
     if (c >= '0' && c <= '9') {
       ++digits;
-    } else if (!letter(c) && c != '_') {
+    } else if (lower(c)) {
+      if (upper_case_name) return false;
+    } else if (!upper(c) && c != '_') {
       return false;
     }
   }

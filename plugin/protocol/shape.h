@@ -15,10 +15,10 @@ namespace hme::protocol {
 /// The union of the shapes of one or more JSON values. Value type; not synchronized.
 ///
 /// An object lists its keys with their shapes; an array is summarised by the union of its
-/// items' shapes. Keys that do not look like field names (identifier-like ASCII of at most 40
-/// characters with at most 4 digits: `pinfoMap`, `CLIENT_LOGIN_TYPE`, `returnDesc`) are data used
-/// as keys (participant IDs, phone numbers, names) and are all merged into one `<key>` entry, so
-/// they never appear in the text.
+/// items' shapes. Keys that do not look like field names — camelCase or upper-case ASCII
+/// identifiers of at most 40 characters with at most 4 digits (`pinfoMap`, `CLIENT_LOGIN_TYPE`,
+/// `returnDesc`) — are taken for data used as keys (participant IDs, phone numbers, names) and
+/// are all merged into one `<key>` entry, so they never appear in the text.
 struct Shape {
   /// Bits of the JSON types seen (see kNull … kArray).
   unsigned types = 0;

@@ -56,13 +56,13 @@ BOOST_AUTO_TEST_CASE(keys_that_are_data_are_never_printed) {
 }
 
 BOOST_AUTO_TEST_CASE(field_name_rule) {
-  for (const char* name : {"pinfoMap", "CLIENT_LOGIN_TYPE", "returnDesc", "M", "picNum2",
-                           "assistVideoInLossPacketRate"}) {
+  for (const char* name : {"pinfoMap", "CLIENT_LOGIN_TYPE", "CLICENT_LOGIN_TYPE", "returnDesc", "M",
+                           "picNum2", "confID", "assistVideoInLossPacketRate"}) {
     BOOST_TEST(isFieldNameKey(name), name);
   }
-  for (const char* data :
-       {"", "900487914", "uzr571a9brwu11cvcibvru5a7r7rryiy", "+8657100042", "a@b.c", "Alice Smith",
-        "_x", "23a429e8deadbeef", "aVeryLongKeyThatIsLongerThanFortyCharactersInTotal"}) {
+  for (const char* data : {"", "900487914", "uzr571a9brwu11cvcibvru5a7r7rryiy", "+8657100042",
+                           "a@b.c", "Alice Smith", "Alice", "NAMe", "_x", "23a429e8deadbeef",
+                           "aVeryLongKeyThatIsLongerThanFortyCharactersInTotal"}) {
     BOOST_TEST(!isFieldNameKey(data), data);
   }
 }
