@@ -390,7 +390,12 @@ session::Commands Probe::onText(std::string text) {
     largest_frame_action_ = label;
   }
   if (!decoded.action.empty()) {
-    FrameKind& kind = frames_[decoded.action];
+    // Unknown types are what an operator most needs named; actionName never yields free text.
+    std::string kind_label = decoded.action;
+    if (kind_label == "unknown") {
+      kind_label += " (" + protocol::actionName(text).value_or("unreadable name") + ")";
+    }
+    FrameKind& kind = frames_[kind_label];
     ++kind.count;
     if (auto shape = protocol::shapeOf(text)) {
       if (kind.shape) {

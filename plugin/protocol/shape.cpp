@@ -22,6 +22,29 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+/// An ASCII identifier of at most 40 characters with at most 4 digits. The service's field
+/// names are camelCase (`pinfoMap`) or upper case (`CLIENT_LOGIN_TYPE`), so a capitalised word
+/// (`Alice`), more likely a name used as a key, passes only with `allow_capitalised` (for
+/// `action` values, which are PascalCase: `ParticipantsNotify`).
+bool isIdentifier(std::string_view text, bool allow_capitalised) noexcept {
+  if (text.empty() || text.size() > kMaxFieldNameChars) return false;
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const bool upper_case_only = upper(text.front()) && !allow_capitalised;
+  if (!upper(text.front()) && !lower(text.front())) return false;
+  std::size_t digits = 0;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (lower(c)) {
+      if (upper_case_only) return false;
+    } else if (!upper(c) && c != '_') {
+      return false;
+    }
+  }
+  return digits <= kMaxFieldNameDigits;
+}
+
 /// Adds `shape` under `key` to `into.members` (sorted), counting `count` objects that had it.
 void addMember(Shape& into, std::string_view key, std::size_t count, const Shape& shape) {
   auto it =
@@ -149,32 +172,24 @@ void write(const Shape& shape, std::string& out) {
 
 }  // namespace
 
-bool isFieldNameKey(std::string_view key) noexcept {
-  if (key.empty() || key.size() > kMaxFieldNameChars) return false;
-  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
-  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-  // The service's field names are camelCase (`pinfoMap`) or upper case (`CLIENT_LOGIN_TYPE`);
-  // a capitalised word (`Alice`) is more likely a name used as a key.
-  const bool upper_case_name = upper(key.front());
-  if (!upper_case_name && !lower(key.front())) return false;
-  std::size_t digits = 0;
-  for (const char c : key) {
-    if (c >= '0' && c <= '9') {
-      ++digits;
-    } else if (lower(c)) {
-      if (upper_case_name) return false;
-    } else if (!upper(c) && c != '_') {
-      return false;
-    }
-  }
-  return digits <= kMaxFieldNameDigits;
-}
+bool isFieldNameKey(std::string_view key) noexcept { return isIdentifier(key, false); }
 
 std::optional<Shape> shapeOf(std::string_view json) {
   dom::parser parser;
   dom::element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
   return describe(root, 0);
+}
+
+std::optional<std::string> actionName(std::string_view json) {
+  dom::parser parser;
+  dom::element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view action;
+  if (root["action"].get(action) != simdjson::SUCCESS) return std::nullopt;
+  action = trim(action);
+  if (!isIdentifier(action, true)) return std::nullopt;
+  return std::string(action);
 }
 
 void merge(Shape& into, const Shape& from) {

@@ -51,6 +51,13 @@ bool isFieldNameKey(std::string_view key) noexcept;
 /// Thread-safe; never throws except std::bad_alloc.
 std::optional<Shape> shapeOf(std::string_view json);
 
+/// The top-level `action` string of the JSON object `json` (spaces around it removed) when it
+/// reads as a type name (an identifier like a field name, capitalised words allowed:
+/// `ParticipantsNotify`), so an action the decoder does not know can be named without printing
+/// arbitrary server text; nullopt otherwise. Thread-safe; never throws except
+/// std::bad_alloc.
+std::optional<std::string> actionName(std::string_view json);
+
 /// Merges `from` into `into` (union of types, keys and item shapes).
 void merge(Shape& into, const Shape& from);
 

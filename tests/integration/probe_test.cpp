@@ -246,6 +246,9 @@ BOOST_AUTO_TEST_CASE(connection_lost_after_subscribing_fails_at_live) {
   std::thread prober([&] { run = probeOnce(sim, kMeeting, spec.host_password, 20s); });
   const bool subscribed =
       sim.waitFor([&] { return sim.observations(kMeeting).subscribes_accepted >= 1; }, 10s);
+  // An action the decoder does not know, then the close (queued in this order).
+  sim.sendText(kMeeting, R"({"data":{"whisper":"Alice Secret"},"confID":")" + kMeeting +
+                             R"(","action":"BrandNewNotify"})");
   sim.dropConnections(kMeeting, hme::simulator::DropMode::CloseFrame, 1011);
   prober.join();
   BOOST_REQUIRE(subscribed);
@@ -256,6 +259,10 @@ BOOST_AUTO_TEST_CASE(connection_lost_after_subscribing_fails_at_live) {
                row("result", "FAILED at step live: server_closed: closed by server (code 1011)")));
   BOOST_TEST(contains(run.report, row("subscribe reply", "seen, returnCode 0")));
   BOOST_TEST(contains(run.report, row("connection end", "close code 1011")));
+  BOOST_TEST(contains(run.report,
+                      "  unknown (BrandNewNotify) x1: {action:string, confID:string, "
+                      "data:{whisper:string}}"));
+  BOOST_TEST(!contains(run.report, "Alice"));
 }
 
 BOOST_AUTO_TEST_CASE(binary_exits_0_and_1_and_needs_the_meeting_in_the_config) {

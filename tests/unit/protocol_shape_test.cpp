@@ -3,6 +3,7 @@
 
 #include "plugin/protocol/shape.h"
 
+using hme::protocol::actionName;
 using hme::protocol::isFieldNameKey;
 using hme::protocol::merge;
 using hme::protocol::shapeOf;
@@ -107,6 +108,18 @@ BOOST_AUTO_TEST_CASE(many_keys_are_bounded) {
   const std::string text = shapeText(wide);
   BOOST_TEST(text.find(", ...}") != std::string::npos);
   BOOST_TEST(text.size() < 2000u);
+}
+
+BOOST_AUTO_TEST_CASE(action_names_only_when_they_read_as_field_names) {
+  BOOST_TEST(actionName(R"({"data":[],"action":"BrandNewNotify"})").value_or("") ==
+             "BrandNewNotify");
+  BOOST_TEST(actionName(R"({"action":" HeartBeat "})").value_or("") == "HeartBeat");
+  BOOST_TEST(!actionName(R"({"action":"Alice Smith"})").has_value());
+  BOOST_TEST(!actionName(R"({"action":"uzr571a9brwu11cvcibvru5a7r7rryiy"})").has_value());
+  BOOST_TEST(!actionName(R"({"action":"+8657100042"})").has_value());
+  BOOST_TEST(!actionName(R"({"action":7})").has_value());
+  BOOST_TEST(!actionName(R"(["action"])").has_value());
+  BOOST_TEST(!actionName("{").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
