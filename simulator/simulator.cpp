@@ -322,13 +322,15 @@ struct Simulator::Impl {
     return token;
   }
 
-  std::string hostPort(const std::string& host) const {
+  /// `host:port`, with the bound port when `port` is 0.
+  std::string hostPort(const std::string& host, std::uint16_t port = 0) const {
     const bool ipv6 = host.find(':') != std::string::npos;
-    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port != 0 ? port : bound_port);
   }
 
   std::string wsUrl() const {
-    return "wss://" + hostPort(options.ws_host.empty() ? options.host : options.ws_host);
+    return "wss://" +
+           hostPort(options.ws_host.empty() ? options.host : options.ws_host, options.ws_port);
   }
 
   void record(RestCall::Kind kind, const std::string& meeting_id, int status, bool accepted) {

@@ -35,6 +35,9 @@ struct SimulatorOptions {
   std::string cert_file;           ///< server certificate (PEM); required
   std::string key_file;            ///< its private key (PEM); required
   std::string ws_host;             ///< host in `data.wsURL`; empty: `host`
+  /// Port in `data.wsURL`; 0: the bound port. Another server's port sends clients' push
+  /// connections there (e.g. a push host with another certificate).
+  std::uint16_t ws_port = 0;
   std::chrono::seconds control_token_lifetime{1800};
   std::chrono::seconds ws_token_lifetime{60};
   std::chrono::milliseconds silence_timeout{180000};  ///< no client frame this long: close
@@ -120,7 +123,7 @@ class Simulator {
   std::uint16_t port() const;
   /// `https://<host>:<port>`: the `api.url` a client is configured with.
   std::string apiUrl() const;
-  /// `wss://<ws_host>:<port>`: the `data.wsURL` handed out by the token call.
+  /// `wss://<ws_host>:<ws_port or port>`: the `data.wsURL` handed out by the token call.
   std::string wsUrl() const;
   /// IDs of all meetings, sorted.
   std::vector<std::string> meetingIds() const;

@@ -74,6 +74,28 @@ const std::vector<FlagSpec>& flagSpecs() {
        "Telegraf inputs.execd mode: one exposition on stdout per line on stdin, exit at EOF, "
        "logs with E!/W!/I!/D! prefixes; no HTTP listener unless --web.listen-address is given",
        [](CommandLine& c, const std::string&) { c.telegraf_execd = true; }},
+      {"probe", "MEETING_ID",
+       "check the service for one meeting of the config: run one session for --probe.duration, "
+       "print a report of every step (no secrets) and exit 0 if it subscribed and stayed "
+       "alive, else 1 naming the failed step",
+       [](CommandLine& c, const std::string& v) {
+         if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+           throw UsageError("--probe: must be a meeting ID (digits), got \"" + v + "\"");
+         }
+         c.probe_meeting_id = v;
+       }},
+      {"probe.duration", "DURATION", "how long --probe stays connected (default: 60s)",
+       [](CommandLine& c, const std::string& v) {
+         try {
+           c.probe_duration = config::parseDuration(v);
+         } catch (const std::invalid_argument& e) {
+           throw UsageError(std::string("--probe.duration: ") + e.what());
+         }
+         if (c.probe_duration <= std::chrono::milliseconds(0) ||
+             c.probe_duration > std::chrono::hours(1)) {
+           throw UsageError("--probe.duration: must be between 1ms and 1h, got \"" + v + "\"");
+         }
+       }},
       {"check-config", nullptr, "validate the config file and exit 0 (valid) or 1 (invalid)",
        [](CommandLine& c, const std::string&) { c.check_config = true; }},
       {"version", nullptr, "print the version and exit",

@@ -1,6 +1,7 @@
 #pragma once
 /// Command-line flags of huawei_meeting_exporter (spec/interface.md "Command line").
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,10 @@ struct CommandLine {
   bool demo_enterprise = false;  ///< --demo.enterprise (implies demo): meetings are discovered
   bool telegraf_execd = false;   ///< serve expositions on stdout, one per stdin line
   bool check_config = false;
+  /// `--probe=MEETING_ID`: run one diagnostic session for this meeting and exit; empty: off.
+  std::string probe_meeting_id;
+  /// `--probe.duration`: how long the probe stays connected.
+  std::chrono::milliseconds probe_duration{std::chrono::seconds(60)};
   bool version = false;
   bool help = false;
   /// `--shard=index/count`: run only this replica's share of the meetings (overrides the

@@ -3,11 +3,13 @@
 
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
 #include "plugin/app/cli.h"
 #include "plugin/app/exporter.h"
+#include "plugin/app/probe.h"
 #include "plugin/log/log.h"
 #include "plugin/web/web_config.h"
 
@@ -58,6 +60,20 @@ int main(int argc, char** argv) {
       std::cerr << "config invalid: " << e.what() << '\n';
       return app::kExitBadConfig;
     }
+  }
+  if (!command_line.probe_meeting_id.empty()) {
+    config::Config config;
+    try {
+      config = config::loadConfigFile(command_line.config_file);
+    } catch (const std::exception& e) {
+      std::cerr << "config invalid: " << e.what() << '\n';
+      return app::kExitBadConfig;
+    }
+    // The probe runs on this thread alone: let SIGINT and SIGTERM end it the default way.
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+    const auto outcome = app::runProbe(
+        {std::move(config), command_line.probe_meeting_id, command_line.probe_duration}, std::cout);
+    return outcome.exit_code;
   }
   return app::runExporter(command_line);
 }

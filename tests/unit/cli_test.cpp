@@ -50,11 +50,38 @@ BOOST_AUTO_TEST_CASE(errors_name_the_flag) {
                    "--web.telemetry-path: must start with '/', got \"metrics\"");
 }
 
+BOOST_AUTO_TEST_CASE(probe_flags) {
+  const auto off = parseCommandLine({});
+  BOOST_TEST(off.probe_meeting_id.empty());
+  BOOST_TEST(off.probe_duration.count() == 60000);
+  const auto parsed = parseCommandLine({"--probe=900964776", "--probe.duration", "3s"});
+  BOOST_TEST(parsed.probe_meeting_id == "900964776");
+  BOOST_TEST(parsed.probe_duration.count() == 3000);
+  BOOST_TEST(parseCommandLine({"--probe", "1", "--probe.duration=1m30s"}).probe_duration.count() ==
+             90000);
+}
+
+BOOST_AUTO_TEST_CASE(probe_flag_errors_name_the_flag) {
+  expectUsageError({"--probe="}, "--probe: must be a meeting ID (digits), got \"\"");
+  expectUsageError({"--probe=9009 64"}, "--probe: must be a meeting ID (digits), got \"9009 64\"");
+  expectUsageError({"--probe"}, "--probe: needs a value (MEETING_ID)");
+  expectUsageError({"--probe.duration=0"},
+                   "--probe.duration: must be between 1ms and 1h, got \"0\"");
+  expectUsageError({"--probe.duration=2h"},
+                   "--probe.duration: must be between 1ms and 1h, got \"2h\"");
+  try {
+    parseCommandLine({"--probe.duration=soon"});
+    BOOST_FAIL("expected a UsageError");
+  } catch (const UsageError& e) {
+    BOOST_TEST(std::string(e.what()).rfind("--probe.duration: ", 0) == 0u);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
   const std::string help = hme::app::usageText();
-  for (const char* flag :
-       {"--config.file", "--web.listen-address", "--web.telemetry-path", "--log.level",
-        "--log.format", "--demo", "--check-config", "--version"}) {
+  for (const char* flag : {"--config.file", "--web.listen-address", "--web.telemetry-path",
+                           "--log.level", "--log.format", "--demo", "--check-config", "--version",
+                           "--probe=MEETING_ID", "--probe.duration=DURATION"}) {
     BOOST_TEST(help.find(flag) != std::string::npos, flag);
   }
 }
