@@ -35,7 +35,9 @@ RunnerSettings runnerSettings(const config::Config& config) {
   settings.session.backoff_max = config.session.backoff_max;
   settings.session.token_refresh_before = config.session.token_refresh_before;
   settings.session.subscribe_types = config.session.subscribe;
-  settings.websocket.tls = {config.api.ca_file, config.api.insecure_skip_verify};
+  settings.websocket.tls = {config::webSocketCaFile(config.api),
+                            config::webSocketInsecureSkipVerify(config.api),
+                            config.api.websocket_tls.server_name};
   settings.websocket.timeout = config.api.timeout;
   settings.websocket.max_frame_bytes = config.session.max_frame_bytes;
   return settings;
