@@ -80,9 +80,13 @@ bool operator==(const WebSocketTlsConfig& a, const WebSocketTlsConfig& b) {
 }
 
 bool operator==(const ApiConfig& a, const ApiConfig& b) {
+  // The push host's settings compare by their effective values: writing out a default (as the
+  // documented example does) changes nothing, so a reload must not see a change either.
   return a.url == b.url && a.ca_file == b.ca_file &&
          a.insecure_skip_verify == b.insecure_skip_verify && a.timeout == b.timeout &&
-         a.websocket_tls == b.websocket_tls;
+         a.websocket_tls.server_name == b.websocket_tls.server_name &&
+         webSocketCaFile(a) == webSocketCaFile(b) &&
+         webSocketInsecureSkipVerify(a) == webSocketInsecureSkipVerify(b);
 }
 
 bool operator==(const SessionConfig& a, const SessionConfig& b) {

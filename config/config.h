@@ -149,7 +149,9 @@ struct Config {
   std::vector<std::string> warnings;
 };
 
-/// Field-by-field equality, e.g. to tell on reload which parts changed.
+/// Field-by-field equality, e.g. to tell on reload which parts changed. ApiConfig compares the
+/// push host's ca_file and insecure_skip_verify by their effective values (webSocketCaFile(),
+/// webSocketInsecureSkipVerify()), so a default written out equals one left unset.
 bool operator==(const WebSocketTlsConfig& a, const WebSocketTlsConfig& b);
 bool operator==(const ApiConfig& a, const ApiConfig& b);
 bool operator==(const SessionConfig& a, const SessionConfig& b);

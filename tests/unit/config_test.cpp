@@ -340,8 +340,13 @@ BOOST_AUTO_TEST_CASE(websocket_tls_falls_back_to_api_and_can_override_it_for_the
   changed.api.websocket_tls.ca_file = other_ca;
   BOOST_TEST((base.api != changed.api));
   changed = base;
-  changed.api.websocket_tls.insecure_skip_verify = false;
+  changed.api.websocket_tls.insecure_skip_verify = true;
   BOOST_TEST((base.api != changed.api));
+  BOOST_TEST((changed.api.websocket_tls != base.api.websocket_tls));
+  // The documented defaults written out (README, deploy example) equal the built-in default.
+  BOOST_TEST((cfg::loadConfigText("api: {websocket_tls: {server_name: \"\", ca_file: \"\", "
+                                  "insecure_skip_verify: false}}",
+                                  "") == cfg::Config{}));
   // Name rules beyond the fixtures.
   const std::vector<std::string> bad_names = {"wss://push.example.com",
                                               "push..example.com",
