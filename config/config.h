@@ -35,8 +35,8 @@ class Secret {
 std::ostream& operator<<(std::ostream&, const Secret&) = delete;
 
 /// `api.websocket_tls:` — TLS towards the event-push host (the token call's `wsURL`), which is
-/// often a raw IP address whose certificate names a DNS host (protocol.md §1). Unset fields fall
-/// back to the `api:` settings; read the effective values with webSocketCaFile() and
+/// often a raw IP address whose certificate names a DNS host (protocol.md §1). Empty or unset
+/// fields fall back to the `api:` settings; read the effective values with webSocketCaFile() and
 /// webSocketInsecureSkipVerify().
 struct WebSocketTlsConfig {
   /// The DNS name the push host's certificate is verified for and that is sent as SNI, while the
