@@ -66,9 +66,27 @@ const std::vector<std::string>& knownSubscribeTypes() {
   return types;
 }
 
+const std::string& webSocketCaFile(const ApiConfig& api) {
+  return api.websocket_tls.ca_file.empty() ? api.ca_file : api.websocket_tls.ca_file;
+}
+
+bool webSocketInsecureSkipVerify(const ApiConfig& api) {
+  return api.websocket_tls.insecure_skip_verify.value_or(api.insecure_skip_verify);
+}
+
+bool operator==(const WebSocketTlsConfig& a, const WebSocketTlsConfig& b) {
+  return a.server_name == b.server_name && a.ca_file == b.ca_file &&
+         a.insecure_skip_verify == b.insecure_skip_verify;
+}
+
 bool operator==(const ApiConfig& a, const ApiConfig& b) {
+  // The push host's settings compare by their effective values: writing out a default (as the
+  // documented example does) changes nothing, so a reload must not see a change either.
   return a.url == b.url && a.ca_file == b.ca_file &&
-         a.insecure_skip_verify == b.insecure_skip_verify && a.timeout == b.timeout;
+         a.insecure_skip_verify == b.insecure_skip_verify && a.timeout == b.timeout &&
+         a.websocket_tls.server_name == b.websocket_tls.server_name &&
+         webSocketCaFile(a) == webSocketCaFile(b) &&
+         webSocketInsecureSkipVerify(a) == webSocketInsecureSkipVerify(b);
 }
 
 bool operator==(const SessionConfig& a, const SessionConfig& b) {
@@ -212,6 +230,9 @@ std::string describe(const Config& config) {
   out << "api_url=" << logfmtValue(config.api.url) << " ca_file=" << logfmtValue(config.api.ca_file)
       << " insecure_skip_verify=" << flag(config.api.insecure_skip_verify)
       << " timeout=" << formatDuration(config.api.timeout)
+      << " websocket_tls_server_name=" << logfmtValue(config.api.websocket_tls.server_name)
+      << " websocket_tls_ca_file=" << logfmtValue(webSocketCaFile(config.api))
+      << " websocket_tls_insecure_skip_verify=" << flag(webSocketInsecureSkipVerify(config.api))
       << " heartbeat_interval=" << formatDuration(config.session.heartbeat_interval)
       << " heartbeat_timeout=" << formatDuration(config.session.heartbeat_timeout)
       << " backoff=" << formatDuration(config.session.backoff_initial) << ".."

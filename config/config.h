@@ -34,13 +34,33 @@ class Secret {
 /// Printing a Secret is a compile error on purpose.
 std::ostream& operator<<(std::ostream&, const Secret&) = delete;
 
+/// `api.websocket_tls:` — TLS towards the event-push host (the token call's `wsURL`), which is
+/// often a raw IP address whose certificate names a DNS host (protocol.md §1). Empty or unset
+/// fields fall back to the `api:` settings; read the effective values with webSocketCaFile() and
+/// webSocketInsecureSkipVerify().
+struct WebSocketTlsConfig {
+  /// The DNS name the push host's certificate is verified for and that is sent as SNI, while the
+  /// TCP connection still goes to the wsURL host; empty = the wsURL host itself.
+  std::string server_name;
+  std::string ca_file;  ///< extra PEM bundle (resolved path); empty = api.ca_file
+  std::optional<bool> insecure_skip_verify;  ///< unset = api.insecure_skip_verify
+};
+
 /// `api:` — where the REST/WSS service lives and how TLS is checked.
 struct ApiConfig {
   std::string url = "https://api.meeting.huaweicloud.com";  ///< https:// only, no trailing '/'
   std::string ca_file;  ///< extra PEM bundle (resolved path); empty = system store only
   bool insecure_skip_verify = false;
   std::chrono::milliseconds timeout = std::chrono::seconds(10);  ///< per REST call / handshake
+  WebSocketTlsConfig websocket_tls;  ///< the push host's own TLS settings
 };
+
+/// The extra CA bundle trusted for the push host (besides the system store):
+/// `api.websocket_tls.ca_file` if not empty, else `api.ca_file`.
+const std::string& webSocketCaFile(const ApiConfig& api);
+/// Whether verification is off for the push host: `api.websocket_tls.insecure_skip_verify` if
+/// set, else `api.insecure_skip_verify`.
+bool webSocketInsecureSkipVerify(const ApiConfig& api);
 
 /// The 11 push types subscribed to by default, in interface.md order.
 const std::vector<std::string>& defaultSubscribeTypes();
@@ -129,7 +149,10 @@ struct Config {
   std::vector<std::string> warnings;
 };
 
-/// Field-by-field equality, e.g. to tell on reload which parts changed.
+/// Field-by-field equality, e.g. to tell on reload which parts changed. ApiConfig compares the
+/// push host's ca_file and insecure_skip_verify by their effective values (webSocketCaFile(),
+/// webSocketInsecureSkipVerify()), so a default written out equals one left unset.
+bool operator==(const WebSocketTlsConfig& a, const WebSocketTlsConfig& b);
 bool operator==(const ApiConfig& a, const ApiConfig& b);
 bool operator==(const SessionConfig& a, const SessionConfig& b);
 bool operator==(const PoorNetworkConfig& a, const PoorNetworkConfig& b);
@@ -139,6 +162,9 @@ bool operator==(const ShardingConfig& a, const ShardingConfig& b);
 bool operator==(const WebhookConfig& a, const WebhookConfig& b);
 bool operator==(const DiscoveryConfig& a, const DiscoveryConfig& b);
 bool operator==(const Config& a, const Config& b);
+inline bool operator!=(const WebSocketTlsConfig& a, const WebSocketTlsConfig& b) {
+  return !(a == b);
+}
 inline bool operator!=(const ApiConfig& a, const ApiConfig& b) { return !(a == b); }
 inline bool operator!=(const SessionConfig& a, const SessionConfig& b) { return !(a == b); }
 inline bool operator!=(const PoorNetworkConfig& a, const PoorNetworkConfig& b) { return !(a == b); }
@@ -166,9 +192,10 @@ Config loadConfigFile(const std::string& path);
 /// Parses and validates config text. Relative `ca_file` / `host_password_file` /
 /// `app_key_file` / `subscriber_key_file` paths resolve against `base_dir` (empty: the current
 /// directory). `${VAR}` is replaced by the environment variable VAR in the string keys (api.url,
-/// api.ca_file, meetings[].id, host_password, host_password_file and every string under
-/// `discovery`); `$$` is a literal `$`, any other `$` stays as it is; one pass, no recursion. A
-/// secret file's trailing newlines are stripped. Throws ConfigError.
+/// api.ca_file, api.websocket_tls.server_name and .ca_file, meetings[].id, host_password,
+/// host_password_file and every string under `discovery`); `$$` is a literal `$`, any other `$`
+/// stays as it is; one pass, no recursion. A secret file's trailing newlines are stripped. Throws
+/// ConfigError.
 Config loadConfigText(const std::string& yaml, const std::string& base_dir);
 
 /// Parses a Prometheus duration: integers with units, largest first, each unit at most once

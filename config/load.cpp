@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -199,10 +200,74 @@ Secret secretFile(const std::string& base_dir, const std::string& name, const st
   return Secret(std::move(secret));
 }
 
+// A CA bundle path: resolved against the config's folder and checked to hold a PEM certificate;
+// "" stays "" (the system store only).
+std::string caFileValue(const Node& node, const std::string& path, const std::string& base_dir) {
+  std::string file = stringValue(node, path);
+  if (file.empty()) return file;
+  file = resolvePath(base_dir, file);
+  std::string pem;
+  if (auto error = readFile(file, kMaxConfigBytes, pem)) {
+    fail(path, "cannot read " + quote(file) + ": " + *error);
+  }
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    fail(path, quote(file) + " contains no PEM certificate");
+  }
+  return file;
+}
+
+// A host name for certificate verification and SNI: DNS labels only. An IP literal is refused
+// because SNI cannot carry one, and a URL or host:port because the value is a name, not an
+// address (the address comes from the wsURL).
+std::string serverNameValue(const Node& node, const std::string& path) {
+  std::string name = stringValue(node, path);
+  if (name.empty()) return name;
+  const auto label_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-';
+  };
+  bool valid = name.size() <= 253 && name.front() != '.' && name.back() != '.';
+  bool all_digits_and_dots = true;
+  std::size_t label_length = 0;
+  for (char c : name) {
+    if (c == '.') {
+      valid = valid && label_length > 0;
+      label_length = 0;
+      continue;
+    }
+    valid = valid && label_char(c) && ++label_length <= 63;
+    all_digits_and_dots = all_digits_and_dots && std::isdigit(static_cast<unsigned char>(c)) != 0;
+  }
+  if (!valid) {
+    fail(path, "must be a DNS name such as push.example.com (no scheme, port or path), got " +
+                   quote(name));
+  }
+  if (all_digits_and_dots) {
+    fail(path,
+         "must be a DNS name, not an IP address (the certificate is checked for this name while "
+         "the connection goes to the wsURL address), got " +
+             quote(name));
+  }
+  return name;
+}
+
+void parseWebSocketTls(const Node& node, const std::string& path, const std::string& base_dir,
+                       WebSocketTlsConfig& tls) {
+  forEachKey(node, path, {"server_name", "ca_file", "insecure_skip_verify"}, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
+               if (key == "server_name") {
+                 tls.server_name = serverNameValue(value, key_path);
+               } else if (key == "ca_file") {
+                 tls.ca_file = caFileValue(value, key_path, base_dir);
+               } else {
+                 tls.insecure_skip_verify = boolValue(value, key_path);
+               }
+             });
+}
+
 void parseApi(const Node& node, const std::string& path, const std::string& base_dir,
               ApiConfig& api) {
-  forEachKey(node, path, {"url", "ca_file", "insecure_skip_verify", "timeout"}, true,
-             [&](const std::string& key, const Node& value, const std::string& key_path) {
+  forEachKey(node, path, {"url", "ca_file", "insecure_skip_verify", "timeout", "websocket_tls"},
+             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
                if (key == "url") {
                  api.url = stringValue(value, key_path);
                  if (api.url.rfind("https://", 0) != 0) {
@@ -212,18 +277,11 @@ void parseApi(const Node& node, const std::string& path, const std::string& base
                  while (api.url.size() > 8 && api.url.back() == '/') api.url.pop_back();
                  if (api.url.size() == 8) fail(key_path, "must name a host after https://");
                } else if (key == "ca_file") {
-                 api.ca_file = stringValue(value, key_path);
-                 if (api.ca_file.empty()) return;
-                 api.ca_file = resolvePath(base_dir, api.ca_file);
-                 std::string pem;
-                 if (auto error = readFile(api.ca_file, kMaxConfigBytes, pem)) {
-                   fail(key_path, "cannot read " + quote(api.ca_file) + ": " + *error);
-                 }
-                 if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-                   fail(key_path, quote(api.ca_file) + " contains no PEM certificate");
-                 }
+                 api.ca_file = caFileValue(value, key_path, base_dir);
                } else if (key == "insecure_skip_verify") {
                  api.insecure_skip_verify = boolValue(value, key_path);
+               } else if (key == "websocket_tls") {
+                 parseWebSocketTls(value, key_path, base_dir, api.websocket_tls);
                } else {
                  api.timeout = positiveDuration(value, key_path);
                }

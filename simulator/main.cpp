@@ -34,6 +34,13 @@ constexpr const char* kUsage =
   --duration SECONDS     meetings end after this long (default 0 = never)
   --silence-timeout S    close connections without a client frame for S seconds (default 180)
   --max-connections N    concurrent WebSocket connections (default 512)
+  --push-server-name NAME
+                         profile "raw-IP push URL with a DNS-only certificate": the generated
+                         certificate names only localhost and NAME (no IP address), the api url
+                         uses localhost and the wsURL stays the raw IP of --host; the exporter
+                         then needs api.websocket_tls.server_name: NAME (not with --cert)
+  --trickle-ms N         profile "trickling REST body": the token endpoints send their headers at
+                         once, then the body one byte every N ms (default 0: all at once)
   --app-key KEY          enable the enterprise management API (App ID login, meeting lists)
   --app-id ID            its App ID (default hme-sim-app)
   --scheduler NAME       meetings are scheduled by NAME instead of the administrator
@@ -71,6 +78,7 @@ int run(int argc, char** argv) {
   std::string password = "hme-demo";
   MeetingSpec base;
   double speed = 1.0;
+  std::string push_server_name;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
@@ -128,6 +136,13 @@ int run(int argc, char** argv) {
       options.silence_timeout = std::chrono::seconds(number(flag, value));
     } else if (flag == "--max-connections") {
       options.max_connections = static_cast<int>(number(flag, value));
+    } else if (flag == "--push-server-name") {
+      if (value.empty()) {
+        usageError("--push-server-name: must not be empty");
+      }
+      push_server_name = value;
+    } else if (flag == "--trickle-ms") {
+      options.rest_body_trickle = std::chrono::milliseconds(number(flag, value));
     } else if (flag == "--app-key") {
       options.management.enabled = true;
       options.management.app_key = value;
@@ -143,6 +158,9 @@ int run(int argc, char** argv) {
   }
   if (options.cert_file.empty() != options.key_file.empty()) {
     usageError("--cert and --key go together");
+  }
+  if (!push_server_name.empty() && !options.cert_file.empty()) {
+    usageError("--push-server-name generates its own certificate: not with --cert");
   }
   options.tick = speed > 0 ? std::chrono::milliseconds(static_cast<long long>(1000 / speed))
                            : std::chrono::milliseconds(0);
@@ -168,7 +186,12 @@ int run(int argc, char** argv) {
         }
         pki_dir = pattern;
       }
-      const PkiFiles files = generatePki(pki_dir);
+      PkiOptions pki;
+      if (!push_server_name.empty()) {
+        pki = dnsOnlyPkiOptions(push_server_name);
+        options.api_host = "localhost";
+      }
+      const PkiFiles files = generatePki(pki_dir, pki);
       options.cert_file = files.cert_file;
       options.key_file = files.key_file;
       ca_file = files.ca_file;
@@ -183,6 +206,10 @@ int run(int argc, char** argv) {
     }
     simulator.start();
     std::cout << "api url:   " << simulator.apiUrl() << "\n";
+    if (!push_server_name.empty()) {
+      std::cout << "push url:  " << simulator.wsUrl() << " (certificate for " << push_server_name
+                << " only: set api.websocket_tls.server_name)\n";
+    }
     if (!ca_file.empty()) {
       std::cout << "ca file:   " << ca_file << "\n";
     }

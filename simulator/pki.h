@@ -22,6 +22,20 @@ struct PkiOptions {
   int valid_days = 30;
 };
 
+/// The push host name of the "raw-IP push URL with a DNS-only certificate" profile.
+inline constexpr const char* kDnsOnlyPushName = "push.meeting.test";
+
+/// Profile "raw-IP push URL with a DNS-only certificate" (protocol.md §1): a certificate for
+/// `localhost` (the API URL's host, SimulatorOptions::api_host) and `push_name`, with no IP
+/// address, so a client that connects to the raw-IP wsURL must verify it for `push_name`
+/// (`api.websocket_tls.server_name`).
+inline PkiOptions dnsOnlyPkiOptions(const std::string& push_name = kDnsOnlyPushName) {
+  PkiOptions options;
+  options.dns_names = {"localhost", push_name};
+  options.ip_addresses.clear();
+  return options;
+}
+
 /// Generates an EC P-256 CA and a server certificate signed by it, and writes `ca.pem`,
 /// `server.pem` and `server.key` into `directory` (which must exist). The CA's private key is
 /// never written: it is discarded once the server certificate is signed.

@@ -37,6 +37,7 @@
 #include "Poco/String.h"
 #include "Poco/ThreadPool.h"
 #include "Poco/URI.h"
+#include "openssl/ssl.h"
 #include "simulator/http_json.h"
 
 namespace hme::simulator {
@@ -234,6 +235,7 @@ struct Simulator::Impl {
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections;
   std::map<std::string, MeetingObservations> observations;
   std::vector<RestCall> rest_calls;
+  std::deque<std::string> tls_server_names;
   std::set<std::string> secrets;
   std::deque<std::string> secrets_order;  // insertion order, to evict the oldest
   std::mt19937_64 token_rng;
@@ -491,7 +493,44 @@ struct Simulator::Impl {
       record(RestCall::Kind::ControlToken, meeting_id, status, status == 200);
     }
     changed();
-    sendJson(response, status, body);
+    sendTokenAnswer(response, status, body);
+  }
+
+  // OpenSSL's servername callback: records the SNI of each handshake, so tests can tell which
+  // name a client verified the certificate for.
+  static int onServerName(SSL* ssl, int* /*alert*/, void* arg) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    auto* impl = static_cast<Impl*>(arg);
+    {
+      std::lock_guard<std::mutex> lock(impl->mutex);
+      impl->tls_server_names.emplace_back(name != nullptr ? name : "");
+      if (impl->tls_server_names.size() > kMaxRecorded) impl->tls_server_names.pop_front();
+    }
+    impl->changed();
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  // Answers a token call, at once or (rest_body_trickle) one body byte at a time.
+  void sendTokenAnswer(HTTPServerResponse& response, int status, const std::string& body) {
+    if (options.rest_body_trickle.count() <= 0) {
+      sendJson(response, status, body);
+      return;
+    }
+    response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
+    response.setContentType("application/json;charset=UTF-8");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    std::ostream& out = response.send();
+    out.flush();  // the headers go out now; only the body trickles
+    for (char c : body) {
+      std::unique_lock<std::mutex> lock(ticker_mutex);
+      if (ticker_cv.wait_for(lock, options.rest_body_trickle, [this] { return stopping.load(); })) {
+        return;
+      }
+      lock.unlock();
+      out.put(c);
+      out.flush();
+      if (!out) return;  // the client gave up
+    }
   }
 
   // Requires `mutex`.
@@ -566,7 +605,7 @@ struct Simulator::Impl {
       record(RestCall::Kind::WsToken, meeting_id, status, status == 200);
     }
     changed();
-    sendJson(response, status, body);
+    sendTokenAnswer(response, status, body);
   }
 
   void handleUpgrade(HTTPServerRequest& request, HTTPServerResponse& response,
@@ -1014,6 +1053,8 @@ void Simulator::start() {
     params.loadDefaultCAs = false;
     Poco::Net::Context::Ptr context =
         new Poco::Net::Context(Poco::Net::Context::SERVER_USE, params);
+    SSL_CTX_set_tlsext_servername_callback(context->sslContext(), Impl::onServerName);
+    SSL_CTX_set_tlsext_servername_arg(context->sslContext(), impl_.get());
     Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(o.host, o.port), 256, context);
     impl_->bound_port = socket.address().port();
 
@@ -1077,7 +1118,10 @@ void Simulator::stop() {
 
 std::uint16_t Simulator::port() const { return impl_->bound_port; }
 
-std::string Simulator::apiUrl() const { return "https://" + impl_->hostPort(impl_->options.host); }
+std::string Simulator::apiUrl() const {
+  const SimulatorOptions& o = impl_->options;
+  return "https://" + impl_->hostPort(o.api_host.empty() ? o.host : o.api_host);
+}
 
 std::string Simulator::wsUrl() const { return impl_->wsUrl(); }
 
@@ -1242,6 +1286,11 @@ MeetingObservations Simulator::observations(const std::string& meeting_id) const
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto it = impl_->observations.find(meeting_id);
   return it == impl_->observations.end() ? MeetingObservations{} : it->second;
+}
+
+std::vector<std::string> Simulator::tlsServerNames() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return {impl_->tls_server_names.begin(), impl_->tls_server_names.end()};
 }
 
 std::vector<std::string> Simulator::secrets() const {

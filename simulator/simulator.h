@@ -38,6 +38,14 @@ struct SimulatorOptions {
   /// Port in `data.wsURL`; 0: the bound port. Another server's port sends clients' push
   /// connections there (e.g. a push host with another certificate).
   std::uint16_t ws_port = 0;
+  /// Host in apiUrl(); empty: `host`. With a certificate that names DNS hosts only (pki.h
+  /// dnsOnlyPkiOptions, the "raw-IP push URL with a DNS-only certificate" profile), `localhost`
+  /// here keeps the REST host verifiable while the wsURL stays the raw IP address `host`.
+  std::string api_host;
+  /// Profile "trickling REST body": the two token endpoints send their status line and headers
+  /// at once, then the body one byte per this interval (stop() ends a trickle early); 0: the
+  /// whole body at once.
+  std::chrono::milliseconds rest_body_trickle{0};
   std::chrono::seconds control_token_lifetime{1800};
   std::chrono::seconds ws_token_lifetime{60};
   std::chrono::milliseconds silence_timeout{180000};  ///< no client frame this long: close
@@ -121,7 +129,7 @@ class Simulator {
 
   /// The bound port (valid after start()).
   std::uint16_t port() const;
-  /// `https://<host>:<port>`: the `api.url` a client is configured with.
+  /// `https://<api_host or host>:<port>`: the `api.url` a client is configured with.
   std::string apiUrl() const;
   /// `wss://<ws_host>:<ws_port or port>`: the `data.wsURL` handed out by the token call.
   std::string wsUrl() const;
@@ -185,6 +193,9 @@ class Simulator {
   std::vector<RestCall> restCalls() const;
   /// What the server saw of a meeting's clients (empty for an unknown meeting).
   MeetingObservations observations(const std::string& meeting_id) const;
+  /// The SNI host name of every TLS handshake, in arrival order ("" when the client sent none;
+  /// the latest 100000).
+  std::vector<std::string> tlsServerNames() const;
   /// Every secret the simulator issued or accepted: host and guest passwords, control tokens,
   /// WebSocket tokens and the other token-like fields it handed out. Tests search logs,
   /// metrics and pages for these (and for `Basic ` + base64 of the tokens). Keeps the latest

@@ -81,8 +81,18 @@ Exporter::~Exporter() { stop(); }
 void Exporter::start() {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   const config::Config config = loadAndApply();
+  // One warning per host whose certificate is not checked, naming the key that turned it off.
   if (config.api.insecure_skip_verify) {
-    log::warn("TLS certificate verification is OFF (api.insecure_skip_verify: true)");
+    log::warn(
+        "TLS certificate verification is OFF for the REST API host (which receives the "
+        "host passwords)",
+        {{"key", "api.insecure_skip_verify"}});
+  }
+  if (config::webSocketInsecureSkipVerify(config.api)) {
+    log::warn("TLS certificate verification is OFF for the event-push host",
+              {{"key", config.api.websocket_tls.insecure_skip_verify
+                           ? "api.websocket_tls.insecure_skip_verify"
+                           : "api.insecure_skip_verify"}});
   }
   started_ = true;
   log::info("config loaded", {{"summary", config::describe(config)}});

@@ -6,6 +6,7 @@
 
 #include "config/shard.h"
 #include "plugin/log/log.h"
+#include "plugin/transport/tls.h"
 
 namespace hme::app {
 namespace {
@@ -35,7 +36,9 @@ RunnerSettings runnerSettings(const config::Config& config) {
   settings.session.backoff_max = config.session.backoff_max;
   settings.session.token_refresh_before = config.session.token_refresh_before;
   settings.session.subscribe_types = config.session.subscribe;
-  settings.websocket.tls = {config.api.ca_file, config.api.insecure_skip_verify};
+  settings.websocket.tls = {config::webSocketCaFile(config.api),
+                            config::webSocketInsecureSkipVerify(config.api),
+                            config.api.websocket_tls.server_name};
   settings.websocket.timeout = config.api.timeout;
   settings.websocket.max_frame_bytes = config.session.max_frame_bytes;
   return settings;
@@ -55,6 +58,13 @@ PreparedMeetings Supervisor::prepare(const config::Config& config) const {
     prepared.rest = std::make_shared<const transport::RestClient>(
         config.api.url, transport::TlsOptions{config.api.ca_file, config.api.insecure_skip_verify},
         config.api.timeout);
+    // The push host's trust settings may name another CA file: load it now, so that a file
+    // OpenSSL refuses fails the reload instead of every later connect.
+    const auto push_tls = runnerSettings(config).websocket.tls;
+    if (!push_tls.insecure_skip_verify && push_tls.ca_file != config.api.ca_file) {
+      transport::makeClientContext(push_tls, push_tls.server_name.empty() ? "localhost"
+                                                                          : push_tls.server_name);
+    }
   }
   prepared.config = config;
   return prepared;

@@ -8,12 +8,17 @@
 
 #include <exception>
 #include <new>
+#include <optional>
+
+#include "plugin/transport/tls.h"
 
 namespace hme::transport::detail {
 namespace {
 
 constexpr std::string_view kRateLimitCode = "MMC.100000429";
 constexpr std::string_view kRedacted = "<redacted>";
+// Certificate names are peer-supplied: each is cut so a few of them fit in one detail.
+constexpr std::size_t kMaxShownNameChars = 64;
 
 }  // namespace
 
@@ -107,6 +112,27 @@ Failure failureFromCurrentException(Secrets secrets) {
   } catch (...) {
     return makeFailure(E::Io, "unknown error", secrets);
   }
+}
+
+Failure explainCertificateRejection(Failure failure, std::string_view checked_name,
+                                    std::string_view name_fix) {
+  if (failure.error != TransportError::Tls) return failure;
+  const std::optional<CertificateRejection> rejection = lastCertificateRejection();
+  if (!rejection) return failure;
+  if (!rejection->name_mismatch) {
+    failure.detail = scrub("certificate verify failed: " + rejection->reason, {});
+    return failure;
+  }
+  // The hint comes first so that truncating the detail can never cut it off.
+  std::string names;
+  for (const std::string& name : rejection->names) {
+    names += (names.empty() ? "" : ", ") + scrub(name, {}, kMaxShownNameChars);
+  }
+  if (names.empty()) names = "no host name";
+  failure.detail = scrub(std::string(name_fix) + " (the certificate names " + names + ", not " +
+                             std::string(checked_name) + ")",
+                         {});
+  return failure;
 }
 
 }  // namespace hme::transport::detail

@@ -31,4 +31,11 @@ TransportError classifyHttpStatus(int http_status, std::string_view error_code);
 /// Maps the exception being handled to a Failure. Call only inside a catch block.
 Failure failureFromCurrentException(Secrets secrets);
 
+/// When `failure` is a Tls failure and the calling thread recorded a certificate rejection since
+/// clearCertificateRejection() (tls.h), replaces its detail with why: OpenSSL's verification
+/// error, and for a name mismatch the names the certificate holds, `checked_name` (what it was
+/// verified for) and `name_fix` (the setting that fixes it). Otherwise returns `failure` as is.
+Failure explainCertificateRejection(Failure failure, std::string_view checked_name,
+                                    std::string_view name_fix);
+
 }  // namespace hme::transport::detail

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <stdexcept>
 
+#include "plugin/transport/call_deadline.h"
 #include "plugin/transport/http_util.h"
 
 namespace hme::transport::detail {
@@ -36,6 +37,13 @@ std::string readBounded(std::istream& in, std::size_t limit) {
   }
   return body;
 }
+
+// HTTPSession::socket() is protected; the call deadline needs the descriptor.
+class ApiSession : public Poco::Net::HTTPSClientSession {
+ public:
+  using HTTPSClientSession::HTTPSClientSession;
+  int descriptor() { return socket().impl()->sockfd(); }
+};
 
 }  // namespace
 
@@ -81,8 +89,10 @@ Result<HttpAnswer> HttpsEndpoint::call(const std::string& method, const std::str
                          name + " contains a line break or control character (not sent)", secrets);
     }
   }
+  const auto deadline = std::chrono::steady_clock::now() + impl_->timeout;
+  clearCertificateRejection();
   try {
-    Poco::Net::HTTPSClientSession session(impl_->host, impl_->port, impl_->context);
+    ApiSession session(impl_->host, impl_->port, impl_->context);
     applyTimeout(session, impl_->timeout);
     Poco::Net::HTTPRequest request(method, impl_->path_prefix + path_and_query,
                                    Poco::Net::HTTPMessage::HTTP_1_1);
@@ -92,25 +102,45 @@ Result<HttpAnswer> HttpsEndpoint::call(const std::string& method, const std::str
       request.setContentType("application/json; charset=UTF-8");
       request.setContentLength64(static_cast<Poco::Int64>(body.size()));
     }
+    // Connects (TCP and TLS, each bounded by the socket timeouts) and sends the headers. From
+    // here on the whole exchange must end by the deadline, however slowly the server answers.
     std::ostream& out = session.sendRequest(request);
-    out << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    // Poco's stream buffers report network errors by setting badbit; rethrow them instead.
-    in.exceptions(std::ios::badbit);
-    HttpAnswer answer;
-    answer.status = static_cast<int>(response.getStatus());
-    if (response.has(kRateLimitHeader)) answer.rate_limit_header = response.get(kRateLimitHeader);
-    answer.body = readBounded(in, impl_->max_body_bytes);
-    if (answer.body.size() > impl_->max_body_bytes) {
-      return makeFailure(
-          TransportError::TooLarge,
-          "response body above " + std::to_string(impl_->max_body_bytes >> 20) + " MiB", secrets,
-          answer.status);
+    CallDeadline watch(session.descriptor(), deadline);
+    const auto overall_timeout = [&] {
+      return makeFailure(TransportError::Timeout,
+                         "answer not complete within " + std::to_string(impl_->timeout.count()) +
+                             " ms (api.timeout, for the whole call including the body)",
+                         secrets);
+    };
+    try {
+      out << body;
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session.receiveResponse(response);
+      // Poco's stream buffers report network errors by setting badbit; rethrow them instead.
+      in.exceptions(std::ios::badbit);
+      HttpAnswer answer;
+      answer.status = static_cast<int>(response.getStatus());
+      if (response.has(kRateLimitHeader)) {
+        answer.rate_limit_header = response.get(kRateLimitHeader);
+      }
+      answer.body = readBounded(in, impl_->max_body_bytes);
+      // A socket shut down at the deadline may look like a short body: never trust it.
+      if (watch.disarm()) return overall_timeout();
+      if (answer.body.size() > impl_->max_body_bytes) {
+        return makeFailure(
+            TransportError::TooLarge,
+            "response body above " + std::to_string(impl_->max_body_bytes >> 20) + " MiB", secrets,
+            answer.status);
+      }
+      return answer;
+    } catch (...) {
+      if (watch.disarm()) return overall_timeout();
+      throw;
     }
-    return answer;
   } catch (...) {
-    return failureFromCurrentException(secrets);
+    return explainCertificateRejection(failureFromCurrentException(secrets), impl_->host,
+                                       "certificate name mismatch: api.url must use a host name "
+                                       "the API host's certificate holds");
   }
 }
 

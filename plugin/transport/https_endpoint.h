@@ -42,8 +42,11 @@ class HttpsEndpoint {
 
   /// Sends `method` to the URL's path prefix + `path_and_query` with `headers` (and `body` as
   /// JSON when it is not empty). A header value with a line break or another control character
-  /// is not sent (Rejected). Network, TLS and timeout problems come back as a Failure whose text
-  /// is scrubbed of `secrets`. Never throws except std::bad_alloc.
+  /// is not sent (Rejected). The whole call, from connecting to the last byte of the body, ends
+  /// by `timeout` after it starts (Timeout otherwise, also when the server trickles its answer);
+  /// connect and TLS handshake are additionally bounded as in http_util.h. Network, TLS and
+  /// timeout problems come back as a Failure whose text is scrubbed of `secrets`; a refused
+  /// certificate says why. Never throws except std::bad_alloc.
   Result<HttpAnswer> call(const std::string& method, const std::string& path_and_query,
                           const Headers& headers, const std::string& body, Secrets secrets) const;
 

@@ -4,9 +4,11 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetSSL.h>
+#include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -15,8 +17,10 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace hme::transport {
@@ -50,6 +54,63 @@ void requireHost(SSL_CTX* ctx, const std::string& host) {
     rc = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
   }
   if (rc != 1) throw std::invalid_argument("TLS: cannot use '" + host + "' as the expected host");
+}
+
+// The calling thread's first verification failure since clearCertificateRejection(). Poco runs a
+// client handshake on the connecting thread, so the thread that asks is the one that verified.
+thread_local std::optional<CertificateRejection> t_rejection;
+
+constexpr std::size_t kMaxRejectedNames = 4;
+
+std::string asn1Text(const ASN1_STRING* text) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                     static_cast<std::size_t>(ASN1_STRING_length(text)));
+}
+
+std::vector<std::string> certificateNames(X509* cert) {
+  std::vector<std::string> names;
+  if (cert == nullptr) return names;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans) && names.size() < kMaxRejectedNames; ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans, i);
+      if (name->type == GEN_DNS) {
+        names.push_back(asn1Text(name->d.dNSName));
+      } else if (name->type == GEN_IPADD) {
+        const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+        char text[64] = {};
+        const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+        if (inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof text) != nullptr) {
+          names.emplace_back(text);
+        }
+      }
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  if (names.empty()) {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (index >= 0) {
+      names.push_back(asn1Text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index))));
+    }
+  }
+  return names;
+}
+
+// OpenSSL's verdict is returned unchanged; the callback exists only so that a failed handshake
+// can say why (in particular a name mismatch, which the exception text does not tell).
+int recordVerification(int preverified, X509_STORE_CTX* store) {
+  if (preverified == 0 && !t_rejection) {
+    const int error = X509_STORE_CTX_get_error(store);
+    CertificateRejection rejection;
+    rejection.name_mismatch =
+        error == X509_V_ERR_HOSTNAME_MISMATCH || error == X509_V_ERR_IP_ADDRESS_MISMATCH;
+    rejection.reason = X509_verify_cert_error_string(error);
+    rejection.names = certificateNames(X509_STORE_CTX_get_current_cert(store));
+    t_rejection = std::move(rejection);
+  }
+  return preverified;
 }
 
 // What a trust file looked like: {exists, device, inode, size, mtime s, mtime ns, ctime ns}.
@@ -101,9 +162,14 @@ struct SharedContext {
 
 }  // namespace
 
+void clearCertificateRejection() noexcept { t_rejection.reset(); }
+
+std::optional<CertificateRejection> lastCertificateRejection() { return t_rejection; }
+
 Poco::AutoPtr<Poco::Net::Context> makeClientContext(const TlsOptions& options,
                                                     const std::string& host) {
-  const std::string expected_host = stripBrackets(host);
+  const std::string expected_host =
+      options.server_name.empty() ? stripBrackets(host) : options.server_name;
   if (expected_host.empty()) throw std::invalid_argument("TLS: empty host name");
   initializeSslOnce();
 
@@ -133,8 +199,9 @@ Poco::AutoPtr<Poco::Net::Context> makeClientContext(const TlsOptions& options,
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   } else {
     // Replace Poco's callback (which asks the process-wide SSLManager handlers and lets an
-    // AcceptCertificateHandler silently ignore an untrusted chain) with OpenSSL's default.
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // AcceptCertificateHandler silently ignore an untrusted chain) with one that keeps
+    // OpenSSL's verdict.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, recordVerification);
     requireHost(ctx, expected_host);
   }
   return context;
@@ -142,12 +209,12 @@ Poco::AutoPtr<Poco::Net::Context> makeClientContext(const TlsOptions& options,
 
 Poco::AutoPtr<Poco::Net::Context> sharedClientContext(const TlsOptions& options,
                                                       const std::string& host, ContextUse use) {
-  using Key = std::tuple<std::string, bool, std::string, ContextUse>;
+  using Key = std::tuple<std::string, bool, std::string, std::string, ContextUse>;
   static std::mutex mutex;
   static std::map<Key, SharedContext> contexts;
 
   Key key{options.insecure_skip_verify ? std::string() : options.ca_file,
-          options.insecure_skip_verify, host, use};
+          options.insecure_skip_verify, options.server_name, host, use};
   // Stamped before building: a file changing while it is read leaves a stamp older than the
   // content, which only causes one more rebuild.
   auto stamps = trustStamps(options);

@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
@@ -215,9 +216,25 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
     return makeFailure(TransportError::Tls, e.what(), secrets);
   }
 
+  // A certificate that names another host is the usual failure against a raw-IP push host: the
+  // failure then says which setting fixes it.
+  const std::string checked_name = options.tls.server_name.empty() ? host : options.tls.server_name;
+  const std::string name_fix =
+      options.tls.server_name.empty()
+          ? "certificate name mismatch: set api.websocket_tls.server_name to the DNS name the "
+            "push host's certificate is issued for"
+          : "certificate name mismatch: api.websocket_tls.server_name must be a name the push "
+            "host's certificate holds";
+  clearCertificateRejection();
   Poco::Net::HTTPResponse response;
   try {
-    Poco::Net::HTTPSClientSession session(host, port, context);
+    // The TCP connection goes to the URL's host while SNI (and verification, in the context)
+    // use server_name: Poco sends the session's host as SNI only when none is set here.
+    Poco::Net::SecureStreamSocket socket(context);
+    if (!options.tls.server_name.empty()) socket.setPeerHostName(options.tls.server_name);
+    Poco::Net::HTTPSClientSession session(socket);
+    session.setHost(host);
+    session.setPort(port);
     detail::applyTimeout(session, options.timeout);
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, target,
                                    Poco::Net::HTTPMessage::HTTP_1_1);
@@ -239,7 +256,8 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
     }
     return detail::failureFromCurrentException(secrets);
   } catch (...) {
-    return detail::failureFromCurrentException(secrets);
+    return detail::explainCertificateRejection(detail::failureFromCurrentException(secrets),
+                                               checked_name, name_fix);
   }
 }
 

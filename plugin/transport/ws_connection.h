@@ -41,6 +41,7 @@ using WsEvent = std::variant<WsText, WsBinary, WsTimeout, WsClosed, Failure>;
 
 /// Settings of one WebSocket connection.
 struct WsOptions {
+  /// The push host's TLS settings (`api.websocket_tls` with its fallbacks to `api`).
   TlsOptions tls;
   /// Bounds connect (timeout/2), a stalled TLS handshake (~1.5 × timeout), the HTTP upgrade
   /// answer, each send, and the rest of a message once its first byte has arrived (~timeout).
@@ -62,7 +63,11 @@ class WsConnection {
   /// (`https://` is accepted too; port 443 by default). Failures: BadResponse for an unusable
   /// ws_url; for an HTTP answer other than 101, `http_status` is set and the error is Rejected
   /// (4xx), RateLimited (429), ServerError (5xx) or BadResponse (other); Tls, Timeout,
-  /// ConnectionRefused and Io as for REST. The detail never contains `ws_token`.
+  /// ConnectionRefused and Io as for REST. The TCP connection goes to the ws_url host; with
+  /// `options.tls.server_name` set, SNI carries that name and the certificate is verified for
+  /// it. A certificate that fails verification gives Tls with OpenSSL's reason; one that names
+  /// another host says so, lists the names it holds and names `api.websocket_tls.server_name`
+  /// as the fix. The detail never contains `ws_token`.
   static Result<WsConnection> open(const std::string& ws_url, const std::string& meeting_id,
                                    const std::string& ws_token, const WsOptions& options);
 

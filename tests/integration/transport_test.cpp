@@ -792,6 +792,110 @@ BOOST_AUTO_TEST_CASE(ws_open_failures_are_mapped) {
   if (accepted.ok()) accepted.value().close();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Push host TLS (api.websocket_tls) and the REST overall deadline
+
+BOOST_AUTO_TEST_CASE(ws_name_mismatch_on_an_ip_host_names_the_server_name_setting) {
+  // wronghost.pem is issued by the trusted CA for DNS:wrong.example only, like a push host whose
+  // wsURL is a raw IP address.
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket&) {}), "wronghost");
+  auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, wsOptions());
+  BOOST_REQUIRE(!result.ok());
+  const Failure& failure = result.failure();
+  requireSecretFree(failure);
+  BOOST_TEST(failure.error == TransportError::Tls);
+  BOOST_TEST(failure.detail.find("set api.websocket_tls.server_name") != std::string::npos,
+             failure.detail);
+  BOOST_TEST(failure.detail.find("wrong.example") != std::string::npos, failure.detail);
+  BOOST_TEST(failure.detail.find("127.0.0.1") != std::string::npos, failure.detail);
+  BOOST_TEST(server.requests().empty());  // no upgrade (and no token) reached the server
+}
+
+BOOST_AUTO_TEST_CASE(ws_server_name_verifies_and_sends_sni_while_connecting_to_the_ip) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) { sendText(ws, "hello"); }), "wronghost");
+  WsOptions options = wsOptions();
+  options.tls.server_name = "wrong.example";
+  auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE_MESSAGE(result.ok(), describe(result));
+  WsConnection connection = std::move(result).value();
+  BOOST_TEST(expect<WsText>(connection.receive(kWait)).text == "hello");
+  connection.close();
+  const auto sni = server.sniNames();
+  BOOST_TEST(std::count(sni.begin(), sni.end(), "wrong.example") == 1);
+
+  // A server_name the certificate does not hold is refused, and the detail says so.
+  options.tls.server_name = "push.other.example";
+  auto refused = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.failure().error == TransportError::Tls);
+  BOOST_TEST(refused.failure().detail.find("api.websocket_tls.server_name must be a name") !=
+                 std::string::npos,
+             refused.failure().detail);
+  BOOST_TEST(refused.failure().detail.find("not push.other.example") != std::string::npos,
+             refused.failure().detail);
+
+  // server_name does not weaken the chain check: an untrusted issuer is still refused, with
+  // OpenSSL's reason.
+  TestServer untrusted(wsHandler(mailbox, [](WebSocket&) {}), "untrusted-server");
+  options.tls.server_name = "localhost";
+  auto untrusted_result = WsConnection::open(untrusted.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE(!untrusted_result.ok());
+  BOOST_TEST(untrusted_result.failure().error == TransportError::Tls);
+  BOOST_TEST(untrusted_result.failure().detail ==
+             "certificate verify failed: unable to get local issuer certificate");
+}
+
+BOOST_AUTO_TEST_CASE(shared_contexts_are_keyed_on_the_server_name) {
+  TlsOptions first = trusted();
+  first.server_name = "push-a.example";
+  TlsOptions second = trusted();
+  second.server_name = "push-b.example";
+  const auto context = [](const TlsOptions& options) {
+    return hme::transport::sharedClientContext(options, "127.0.0.1", ContextUse::WebSocket);
+  };
+  BOOST_TEST(context(first).get() == context(first).get());
+  BOOST_TEST(context(first).get() != context(second).get());
+  BOOST_TEST(context(first).get() != context(trusted()).get());
+}
+
+BOOST_AUTO_TEST_CASE(trickled_rest_body_times_out_at_the_overall_deadline) {
+  // Headers at once, then one body byte every 100 ms: each read gets a byte well within the
+  // per-read timeout, so only an overall deadline ends the call (the body would take 30 s).
+  constexpr auto kCallTimeout = 1000ms;
+  TestServer server([&](HTTPServerRequest&, HTTPServerResponse& response) {
+    const std::string body = tokenBody(1);
+    response.setContentType("application/json");
+    response.setContentLength(static_cast<std::streamsize>(body.size()) + 300);
+    std::ostream& out = response.send();
+    out << body.substr(0, 10) << std::flush;
+    for (int i = 0; i < 300 && out; ++i) {
+      if (server.gate().waitFor(100ms)) return;  // the server is stopping
+      out << ' ' << std::flush;
+    }
+  });
+  const auto start = Clock::now();
+  const Failure failure = controlTokenFailure(server.url(), trusted(), kCallTimeout);
+  const long elapsed_ms = millisecondsSince(start);
+  BOOST_TEST(failure.error == TransportError::Timeout, failure.detail);
+  BOOST_TEST(failure.retryable());
+  BOOST_TEST(failure.detail ==
+             "answer not complete within 1000 ms (api.timeout, for the whole call including the "
+             "body)");
+  BOOST_TEST(elapsed_ms >= 950);
+  BOOST_TEST(elapsed_ms < 2500);  // generous for loaded sanitizer builds; untreated: 30 s
+  BOOST_TEST(server.requests().size() == 1u);
+
+  // A fast answer under the same deadline is unaffected.
+  TestServer fast([](HTTPServerRequest&, HTTPServerResponse& response) {
+    respondJson(response, 200, tokenBody(1));
+  });
+  RestClient client(fast.url(), trusted(), kCallTimeout);
+  auto result = client.getControlToken(kMeetingId, kPassword, "");
+  BOOST_TEST(result.ok(), describe(result));
+}
+
 BOOST_AUTO_TEST_CASE(failure_classes_and_names) {
   BOOST_TEST(hme::transport::toString(TransportError::RateLimited) == std::string("rate_limited"));
   BOOST_TEST((Failure{TransportError::Timeout, 0, "", ""}.retryable()));

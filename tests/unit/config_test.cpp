@@ -123,6 +123,25 @@ BOOST_AUTO_TEST_CASE(each_invalid_fixture_fails_with_its_exact_message) {
        "api.ca_file: cannot read \"" + kDir + "/missing-ca.pem\": No such file or directory"},
       {"ca-file-not-pem",
        "api.ca_file: \"" + kDir + "/invalid-ca-file-not-pem.yml\" contains no PEM certificate"},
+      {"websocket-tls-not-map",
+       "api.websocket_tls: expected a map, got \"push.meeting.example.com\""},
+      {"websocket-tls-unknown-key",
+       "api.websocket_tls.sni: unknown key (allowed: server_name, ca_file, "
+       "insecure_skip_verify)"},
+      {"websocket-tls-server-name",
+       "api.websocket_tls.server_name: must be a DNS name such as push.example.com (no scheme, "
+       "port or path), got \"push.meeting.example.com:443\""},
+      {"websocket-tls-server-name-ip",
+       "api.websocket_tls.server_name: must be a DNS name, not an IP address (the certificate is "
+       "checked for this name while the connection goes to the wsURL address), got "
+       "\"100.94.23.40\""},
+      {"websocket-tls-ca-file-missing", "api.websocket_tls.ca_file: cannot read \"" + kDir +
+                                            "/missing-push-ca.pem\": No such file or directory"},
+      {"websocket-tls-ca-file-not-pem", "api.websocket_tls.ca_file: \"" + kDir +
+                                            "/invalid-websocket-tls-ca-file-not-pem.yml\" "
+                                            "contains no PEM certificate"},
+      {"websocket-tls-bool",
+       "api.websocket_tls.insecure_skip_verify: expected true or false, got \"sometimes\""},
       {"meetings-not-list", "meetings: expected a list, got a map"},
       {"meeting-not-map",
        "meetings[0]: expected a map with id and host_password or host_password_file, got a "
@@ -211,6 +230,9 @@ BOOST_AUTO_TEST_CASE(full_fixture_sets_every_key) {
   BOOST_TEST(c.api.ca_file == kDir + "/../pki/ca.pem");
   BOOST_TEST(c.api.insecure_skip_verify);
   BOOST_TEST(c.api.timeout.count() == 2500);
+  BOOST_TEST(c.api.websocket_tls.server_name == "push.meeting.example.com");
+  BOOST_TEST(cfg::webSocketCaFile(c.api) == kDir + "/../pki/untrusted-ca.pem");
+  BOOST_TEST(!cfg::webSocketInsecureSkipVerify(c.api));
   BOOST_TEST(c.session.heartbeat_interval.count() == 30'000);
   BOOST_TEST(c.session.heartbeat_timeout.count() == 75'000);
   BOOST_TEST(c.session.backoff_initial.count() == 500);
@@ -243,6 +265,9 @@ BOOST_AUTO_TEST_CASE(minimal_fixture_has_every_default) {
   BOOST_TEST(c.api.ca_file.empty());
   BOOST_TEST(!c.api.insecure_skip_verify);
   BOOST_TEST(c.api.timeout.count() == 10'000);
+  BOOST_TEST(c.api.websocket_tls.server_name.empty());
+  BOOST_TEST(cfg::webSocketCaFile(c.api).empty());
+  BOOST_TEST(!cfg::webSocketInsecureSkipVerify(c.api));
   BOOST_TEST(c.session.heartbeat_interval.count() == 60'000);
   BOOST_TEST(c.session.heartbeat_timeout.count() == 90'000);
   BOOST_TEST(c.session.backoff_initial.count() == 1'000);
@@ -279,6 +304,66 @@ BOOST_AUTO_TEST_CASE(empty_sections_keep_defaults_and_equality_sees_every_change
   b.metrics.poor_network.jitter = 51ms;
   BOOST_TEST((a.metrics != b.metrics));
   BOOST_TEST((a.session == b.session));
+}
+
+BOOST_AUTO_TEST_CASE(websocket_tls_falls_back_to_api_and_can_override_it_for_the_push_host) {
+  const std::string ca = HME_TESTDATA_DIR "/pki/ca.pem";
+  const std::string other_ca = HME_TESTDATA_DIR "/pki/untrusted-ca.pem";
+  // Unset: the push host inherits the api. settings.
+  cfg::Config c = cfg::loadConfigText(
+      "api: {ca_file: \"" + ca + "\", insecure_skip_verify: true, websocket_tls: }", "");
+  BOOST_TEST(cfg::webSocketCaFile(c.api) == ca);
+  BOOST_TEST(cfg::webSocketInsecureSkipVerify(c.api));
+  // Set: the push host alone is insecure (or has its own bundle); api. keeps its values.
+  c = cfg::loadConfigText("api: {ca_file: \"" + ca +
+                              "\", websocket_tls: {insecure_skip_verify: true, ca_file: \"" +
+                              other_ca + "\", server_name: Push-1.Example.COM}}",
+                          "");
+  BOOST_TEST(!c.api.insecure_skip_verify);
+  BOOST_TEST(c.api.ca_file == ca);
+  BOOST_TEST(cfg::webSocketInsecureSkipVerify(c.api));
+  BOOST_TEST(cfg::webSocketCaFile(c.api) == other_ca);
+  BOOST_TEST(c.api.websocket_tls.server_name == "Push-1.Example.COM");
+  // "" (the default shown in the docs) falls back to api.ca_file.
+  c = cfg::loadConfigText("api: {ca_file: \"" + ca + "\", websocket_tls: {ca_file: \"\"}}", "");
+  BOOST_TEST(cfg::webSocketCaFile(c.api) == ca);
+  // Explicitly verified push host under an insecure api.
+  c = cfg::loadConfigText(
+      "api: {insecure_skip_verify: true, websocket_tls: {insecure_skip_verify: false}}", "");
+  BOOST_TEST(!cfg::webSocketInsecureSkipVerify(c.api));
+  // Every field takes part in equality (a reload must see the change).
+  const cfg::Config base;
+  cfg::Config changed = base;
+  changed.api.websocket_tls.server_name = "push.example.com";
+  BOOST_TEST((base.api != changed.api));
+  changed = base;
+  changed.api.websocket_tls.ca_file = other_ca;
+  BOOST_TEST((base.api != changed.api));
+  changed = base;
+  changed.api.websocket_tls.insecure_skip_verify = true;
+  BOOST_TEST((base.api != changed.api));
+  BOOST_TEST((changed.api.websocket_tls != base.api.websocket_tls));
+  // The documented defaults written out (README, deploy example) equal the built-in default.
+  BOOST_TEST((cfg::loadConfigText("api: {websocket_tls: {server_name: \"\", ca_file: \"\", "
+                                  "insecure_skip_verify: false}}",
+                                  "") == cfg::Config{}));
+  // Name rules beyond the fixtures.
+  const std::vector<std::string> bad_names = {"wss://push.example.com",
+                                              "push..example.com",
+                                              ".example.com",
+                                              "*.example.com",
+                                              "push_host.example.com",
+                                              "::1",
+                                              "[::1]",
+                                              std::string(64, 'a') + ".com"};
+  for (const std::string& bad : bad_names) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(textError("api: {websocket_tls: {server_name: \"" + bad + "\"}}")
+                     .rfind("api.websocket_tls.server_name: must be a DNS name", 0) == 0);
+    }
+  }
+  BOOST_TEST(
+      (cfg::loadConfigText("api: {websocket_tls: {server_name: \"\"}}", "") == cfg::Config{}));
 }
 
 BOOST_AUTO_TEST_CASE(edge_cases_outside_the_fixtures) {
@@ -472,15 +557,22 @@ BOOST_AUTO_TEST_CASE(describe_summarises_without_secrets) {
   cfg::Config c;
   BOOST_TEST(cfg::describe(c) ==
              "api_url=https://api.meeting.huaweicloud.com ca_file=\"\" insecure_skip_verify=false "
-             "timeout=10s heartbeat_interval=1m heartbeat_timeout=1m30s backoff=1s..1m "
+             "timeout=10s websocket_tls_server_name=\"\" websocket_tls_ca_file=\"\" "
+             "websocket_tls_insecure_skip_verify=false heartbeat_interval=1m "
+             "heartbeat_timeout=1m30s backoff=1s..1m "
              "token_refresh_before=5m max_frame_bytes=16MiB subscribe_types=11 "
              "participant_series=true participant_names=false max_participants_per_meeting=1000 "
              "ended_meeting_retention=5m poor_network_packet_loss_ratio=0.05 "
              "poor_network_rtt=300ms poor_network_jitter=50ms meetings=0 discovery=off");
   c.api.ca_file = "/etc/my ca.pem";
+  c.api.websocket_tls.server_name = "push.example.com";
+  c.api.websocket_tls.insecure_skip_verify = true;
   c.meetings.push_back({"1", cfg::Secret("hunter2")});
   const std::string line = cfg::describe(c);
-  BOOST_TEST(line.find("ca_file=\"/etc/my ca.pem\"") != std::string::npos);
+  BOOST_TEST(line.find(" ca_file=\"/etc/my ca.pem\"") != std::string::npos);
+  BOOST_TEST(line.find(" websocket_tls_server_name=push.example.com websocket_tls_ca_file=\"/etc/"
+                       "my ca.pem\" websocket_tls_insecure_skip_verify=true") != std::string::npos,
+             line);
   BOOST_TEST(line.find("meetings=1") != std::string::npos);
   BOOST_TEST(line.find("hunter2") == std::string::npos);
 }
