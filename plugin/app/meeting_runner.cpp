@@ -11,7 +11,7 @@
 
 #include "plugin/log/log.h"
 #include "plugin/log/rate_limiter.h"
-#include "plugin/log/redact.h"
+#include "plugin/log/token_filter.h"
 #include "plugin/protocol/decoder.h"
 #include "plugin/protocol/encoder.h"
 
@@ -85,15 +85,15 @@ MeetingRunner::MeetingRunner(config::MeetingConfig meeting,
   if (wake_fd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "eventfd for meeting runner");
   }
-  log::registerSecret(meeting_.host_password.value());
+  log::registerToken(meeting_.host_password);
 }
 
 MeetingRunner::~MeetingRunner() {
   requestStop();
   join();
-  log::unregisterSecret(meeting_.host_password.value());
-  if (!control_token_secret_.empty()) log::unregisterSecret(control_token_secret_);
-  if (!ws_token_secret_.empty()) log::unregisterSecret(ws_token_secret_);
+  log::unregisterToken(meeting_.host_password);
+  log::unregisterToken(control_token_);
+  log::unregisterToken(ws_token_);
   ::close(wake_fd_);
 }
 
@@ -197,11 +197,11 @@ session::Commands MeetingRunner::perform(session::Command& command) {
   // REST calls and the handshake block this meeting's thread only; every meeting has its own.
   session::Commands next;
   if (const auto* fetch = std::get_if<session::FetchControlToken>(&command)) {
-    auto result = rest_->getControlToken(meeting_id, meeting_.host_password.value(),
-                                         fetch->current_token.value_or(""));
+    auto result = rest_->getControlToken(meeting_id, meeting_.host_password,
+                                         fetch->current_token.value_or(Secret()));
     if (result.ok()) {
       const auto& token = result.value();
-      rememberSecret(control_token_secret_, token.token);
+      rememberToken(control_token_, token.token);
       session::ControlTokenGrant grant{
           token.token, token.ws_url,
           session::tokenLifetime(positive(token.expire_time_ms), positive(token.validity_seconds),
@@ -213,7 +213,7 @@ session::Commands MeetingRunner::perform(session::Command& command) {
   } else if (const auto* ws_fetch = std::get_if<session::FetchWsToken>(&command)) {
     auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
     if (result.ok()) {
-      rememberSecret(ws_token_secret_, result.value());
+      rememberToken(ws_token_, result.value());
       next = session_.onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
     } else {
       next = session_.onWsToken(Clock::now(), toRequestFailure(result.failure()));
@@ -303,11 +303,11 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
   return session_.onClosed(now, {cause, std::nullopt, describeFailure(failure)});
 }
 
-void MeetingRunner::rememberSecret(std::string& slot, const std::string& secret) {
-  if (slot == secret) return;
-  if (!slot.empty()) log::unregisterSecret(slot);
-  slot = secret;
-  log::registerSecret(slot);
+void MeetingRunner::rememberToken(Secret& slot, const Secret& token) {
+  if (slot == token) return;
+  log::unregisterToken(slot);
+  slot = token;
+  log::registerToken(slot);
 }
 
 }  // namespace hme::app

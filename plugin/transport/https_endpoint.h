@@ -43,7 +43,7 @@ class HttpsEndpoint {
   /// Sends `method` to the URL's path prefix + `path_and_query` with `headers` (and `body` as
   /// JSON when it is not empty). A header value with a line break or another control character
   /// is not sent (Rejected). Network, TLS and timeout problems come back as a Failure whose text
-  /// is scrubbed of `secrets`. Never throws except std::bad_alloc.
+  /// never repeats `secrets`. Never throws except std::bad_alloc.
   Result<HttpAnswer> call(const std::string& method, const std::string& path_and_query,
                           const Headers& headers, const std::string& body, Secrets secrets) const;
 
@@ -53,8 +53,8 @@ class HttpsEndpoint {
 };
 
 /// The Failure for an answer the caller refuses (not 2xx, or a 2xx carrying an error code such as
-/// the rate limit): "HTTP <status> <error_code>: <error_msg>", the message scrubbed of `secrets`
-/// and cut to 100 characters, classified by status and code.
+/// the rate limit): "HTTP <status> <error_code>: <error_msg>", the message cut to 100 characters
+/// (or withheld whole when it repeats one of `secrets`), classified by status and code.
 Failure httpFailure(const HttpAnswer& answer, Secrets secrets);
 
 /// The `error_code` and `error_msg` of an error body; empty strings when absent or not JSON.

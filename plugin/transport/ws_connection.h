@@ -11,6 +11,7 @@
 
 #include "plugin/transport/result.h"
 #include "plugin/transport/tls.h"
+#include "secret/secret.h"
 
 namespace hme::transport {
 
@@ -62,9 +63,10 @@ class WsConnection {
   /// (`https://` is accepted too; port 443 by default). Failures: BadResponse for an unusable
   /// ws_url; for an HTTP answer other than 101, `http_status` is set and the error is Rejected
   /// (4xx), RateLimited (429), ServerError (5xx) or BadResponse (other); Tls, Timeout,
-  /// ConnectionRefused and Io as for REST. The detail never contains `ws_token`.
+  /// ConnectionRefused and Io as for REST. The detail never contains `ws_token`, whose text is
+  /// taken here, for the URL, and nowhere else.
   static Result<WsConnection> open(const std::string& ws_url, const std::string& meeting_id,
-                                   const std::string& ws_token, const WsOptions& options);
+                                   const Secret& ws_token, const WsOptions& options);
 
   ~WsConnection();
   WsConnection(WsConnection&&) noexcept;
