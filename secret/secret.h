@@ -29,8 +29,8 @@ class Secret {
   /// True when this (non-empty) secret occurs in `text`: lets untrusted text that repeats a
   /// secret be withheld without revealing the secret.
   bool foundIn(std::string_view text) const {
-    return !text_.empty() && std::search(text.begin(), text.end(), text_.begin(), text_.end()) !=
-                                 text.end();
+    return !text_.empty() &&
+           std::search(text.begin(), text.end(), text_.begin(), text_.end()) != text.end();
   }
 
   friend bool operator==(const Secret& a, const Secret& b) { return a.text_ == b.text_; }

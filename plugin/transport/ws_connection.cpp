@@ -73,9 +73,8 @@ struct WsConnection::Impl {
     if (n >= 2) {
       closed.code =
           (static_cast<unsigned char>(frame[0]) << 8) | static_cast<unsigned char>(frame[1]);
-      closed.reason =
-          detail::scrub(std::string_view(frame.begin() + 2, static_cast<std::size_t>(n - 2)),
-                        kMaxCloseReason);
+      closed.reason = detail::scrub(
+          std::string_view(frame.begin() + 2, static_cast<std::size_t>(n - 2)), kMaxCloseReason);
     }
     sendCloseAndShutdown(closed.code);
     discard();

@@ -227,8 +227,7 @@ class Router {
     if (!result) {
       return failure;
     }
-    return text(result->first ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE,
-                result->second);
+    return text(result->first ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE, result->second);
   }
 
   Reply reload() {
