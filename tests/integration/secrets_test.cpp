@@ -169,8 +169,8 @@ BOOST_AUTO_TEST_CASE(ids_and_passwords_that_overlap_or_are_words_appear_whole) {
   BOOST_TEST(logfmt.find(" level=info ") != std::string::npos);
   BOOST_TEST(json.find("\"level\":\"info\"") != std::string::npos);
   BOOST_TEST(ready.find(" of 5 sessions subscribed") != std::string::npos, ready);
-  for (const std::string* output : {&logfmt, &json, &status_page, &ready, &metrics}) {
-    BOOST_TEST(output->find("redacted") == std::string::npos);
+  for (const std::string& output : {logfmt, json, status_page, ready, metrics}) {
+    BOOST_TEST(output.find("redacted") == std::string::npos);
   }
   // A password that is not part of anything else is nowhere.
   const std::string everything = logfmt + json + status_page + ready + metrics;
