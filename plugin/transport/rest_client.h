@@ -29,8 +29,7 @@ struct ControlToken {
 /// Every Poco/std exception is mapped to a Failure whose detail never contains the password or a
 /// token (a server message that repeats one is withheld whole). The secrets' text is taken only
 /// for the request headers. Numbers in responses may arrive as JSON numbers or strings. Response
-/// bodies above
-/// 1 MiB are refused (TooLarge).
+/// bodies above 1 MiB are refused (TooLarge).
 /// Thread-safety: the const calls may run concurrently from several threads.
 /// The process must ignore SIGPIPE: OpenSSL writes with plain send(), so a write to a connection
 /// the peer has reset would otherwise kill it.
