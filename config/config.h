@@ -13,26 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "secret/secret.h"
+
 namespace hme::config {
 
-/// A secret string (a host password). It deliberately has no operator<< and no implicit
-/// conversion to std::string, so it cannot end up in a log line, metric or error message by
-/// accident: read it with value() exactly where it is sent. Value type, not synchronized.
-class Secret {
- public:
-  Secret() = default;
-  explicit Secret(std::string value) : value_(std::move(value)) {}
-  /// The secret itself. Never log it.
-  const std::string& value() const { return value_; }
-  bool empty() const { return value_.empty(); }
-  friend bool operator==(const Secret& a, const Secret& b) { return a.value_ == b.value_; }
-  friend bool operator!=(const Secret& a, const Secret& b) { return !(a == b); }
-
- private:
-  std::string value_;
-};
-/// Printing a Secret is a compile error on purpose.
-std::ostream& operator<<(std::ostream&, const Secret&) = delete;
+/// Passwords and keys of the config are hme::Secret (secret/secret.h).
+using Secret = ::hme::Secret;
 
 /// `api.websocket_tls:` — TLS towards the event-push host (the token call's `wsURL`), which is
 /// often a raw IP address whose certificate names a DNS host (protocol.md §1). Empty or unset

@@ -148,7 +148,7 @@ void Demo::connectWebhook(const std::string& listen_address) {
   const auto& webhook = *config_.discovery->webhook;
   simulator_->management().setWebhookTarget(
       {"http://" + host + listen_address.substr(colon) + webhook.path, webhook.subscriber_id,
-       webhook.subscriber_key.value(), ""});
+       webhook.subscriber_key.reveal(), ""});
 }
 
 }  // namespace hme::app

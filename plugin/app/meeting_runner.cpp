@@ -13,7 +13,7 @@
 #include "plugin/app/transport_failures.h"
 #include "plugin/log/log.h"
 #include "plugin/log/rate_limiter.h"
-#include "plugin/log/redact.h"
+#include "plugin/log/token_filter.h"
 #include "plugin/protocol/decoder.h"
 #include "plugin/protocol/encoder.h"
 
@@ -53,15 +53,15 @@ MeetingRunner::MeetingRunner(config::MeetingConfig meeting,
       store_(std::move(store)),
       seed_(seed),
       session_(meeting_id_, settings_.session, seed) {
-  log::registerSecret(meeting_.host_password.value());
+  log::registerToken(meeting_.host_password);
 }
 
 MeetingRunner::~MeetingRunner() {
   requestStop();
   join();
-  log::unregisterSecret(meeting_.host_password.value());
-  if (!control_token_secret_.empty()) log::unregisterSecret(control_token_secret_);
-  if (!ws_token_secret_.empty()) log::unregisterSecret(ws_token_secret_);
+  log::unregisterToken(meeting_.host_password);
+  log::unregisterToken(control_token_);
+  log::unregisterToken(ws_token_);
   if (holds_descriptor_slot_) settings_.descriptors->release();
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -74,8 +74,8 @@ config::MeetingConfig MeetingRunner::meeting() const {
 void MeetingRunner::setHostPassword(const config::Secret& password) {
   std::lock_guard<std::mutex> lock(meeting_mutex_);
   if (meeting_.host_password == password) return;
-  log::registerSecret(password.value());
-  log::unregisterSecret(meeting_.host_password.value());
+  log::registerToken(password);
+  log::unregisterToken(meeting_.host_password);
   meeting_.host_password = password;
 }
 
@@ -262,10 +262,10 @@ session::Commands MeetingRunner::perform(session::Command& command) {
     }
     const config::Secret password = meeting().host_password;
     auto result =
-        rest_->getControlToken(meeting_id, password.value(), fetch->current_token.value_or(""));
+        rest_->getControlToken(meeting_id, password, fetch->current_token.value_or(Secret()));
     if (result.ok()) {
       const auto& token = result.value();
-      rememberSecret(control_token_secret_, token.token);
+      rememberToken(control_token_, token.token);
       session::ControlTokenGrant grant{
           token.token, token.ws_url,
           session::tokenLifetime(positive(token.expire_time_ms), positive(token.validity_seconds),
@@ -277,7 +277,7 @@ session::Commands MeetingRunner::perform(session::Command& command) {
   } else if (const auto* ws_fetch = std::get_if<session::FetchWsToken>(&command)) {
     auto result = rest_->getWsToken(meeting_id, ws_fetch->control_token);
     if (result.ok()) {
-      rememberSecret(ws_token_secret_, result.value());
+      rememberToken(ws_token_, result.value());
       next = session_.onWsToken(Clock::now(), session::WsTokenGrant{result.value()});
     } else {
       next = session_.onWsToken(Clock::now(), toRequestFailure(result.failure()));
@@ -399,11 +399,11 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
   return session_.onClosed(now, {cause, std::nullopt, describeFailure(failure)});
 }
 
-void MeetingRunner::rememberSecret(std::string& slot, const std::string& secret) {
-  if (slot == secret) return;
-  if (!slot.empty()) log::unregisterSecret(slot);
-  slot = secret;
-  log::registerSecret(slot);
+void MeetingRunner::rememberToken(Secret& slot, const Secret& token) {
+  if (slot == token) return;
+  log::unregisterToken(slot);
+  slot = token;
+  log::registerToken(slot);
 }
 
 }  // namespace hme::app

@@ -90,7 +90,9 @@ class MeetingRunner {
   void drainWake() noexcept;
   /// Sends one frame; a failed send ends the connection and tells the session.
   session::Commands sendFrame(const std::string& text);
-  void rememberSecret(std::string& slot, const std::string& secret);
+  /// Keeps `token` in `slot` and in the logger's token net (plugin/log/token_filter.h), in
+  /// place of the token `slot` held before.
+  void rememberToken(Secret& slot, const Secret& token);
   void publishStatus();
 
   const std::string meeting_id_;
@@ -105,8 +107,8 @@ class MeetingRunner {
   unsigned session_restarts_ = 0;                        // runner thread only
   bool holds_descriptor_slot_ = false;                   // runner thread only
   std::unique_ptr<transport::WsConnection> connection_;  // runner thread only
-  std::string control_token_secret_;                     // registered for log redaction
-  std::string ws_token_secret_;
+  Secret control_token_;  // the latest tokens, registered with the logger's token net
+  Secret ws_token_;
 
   mutable std::mutex status_mutex_;  // guards status_
   session::StatusView status_;       // the session's status as of its last input

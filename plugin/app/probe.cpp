@@ -262,8 +262,8 @@ session::Commands Probe::perform(session::Command& command) {
 
 session::Commands Probe::fetchControlToken(const session::FetchControlToken& fetch) {
   const auto asked = Clock::now();
-  auto result = rest_->getControlToken(settings_.meeting_id, meeting_->host_password.value(),
-                                       fetch.current_token.value_or(""));
+  auto result = rest_->getControlToken(settings_.meeting_id, meeting_->host_password,
+                                       fetch.current_token.value_or(Secret()));
   if (!result.ok()) {
     return session_->onControlToken(Clock::now(), toRequestFailure(result.failure()));
   }
@@ -300,7 +300,7 @@ session::Commands Probe::fetchControlToken(const session::FetchControlToken& fet
 void Probe::inspectCertificate(const std::string& ws_url) {
   certificate_inspected_ = true;
   const auto report = transport::inspectPeerCertificate(
-      {ws_url, websocket_.tls, std::string(), websocket_.timeout});
+      {ws_url, websocket_.tls, websocket_.tls.server_name, websocket_.timeout});
   if (!report.received) {
     step_results_["tls"] = "no certificate: " + report.failure;
     line("tls", step_results_["tls"]);

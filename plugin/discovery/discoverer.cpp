@@ -6,7 +6,7 @@
 
 #include "plugin/log/log.h"
 #include "plugin/log/rate_limiter.h"
-#include "plugin/log/redact.h"
+#include "plugin/log/token_filter.h"
 
 namespace hme::discovery {
 namespace {
@@ -48,18 +48,18 @@ bool loginSettingsChanged(const config::Config& before, const config::Config& af
          before.discovery->app_key != after.discovery->app_key;
 }
 
-// The App key and the subscriber key are kept out of every log line.
+// The App key and the subscriber key join the logger's token net (plugin/log/token_filter.h).
 void registerSecrets(const config::DiscoveryConfig& discovery) {
-  log::registerSecret(discovery.app_key.value());
+  log::registerToken(discovery.app_key);
   if (discovery.webhook) {
-    log::registerSecret(discovery.webhook->subscriber_key.value());
+    log::registerToken(discovery.webhook->subscriber_key);
   }
 }
 
 void unregisterSecrets(const config::DiscoveryConfig& discovery) {
-  log::unregisterSecret(discovery.app_key.value());
+  log::unregisterToken(discovery.app_key);
   if (discovery.webhook) {
-    log::unregisterSecret(discovery.webhook->subscriber_key.value());
+    log::unregisterToken(discovery.webhook->subscriber_key);
   }
 }
 
@@ -70,9 +70,7 @@ Discoverer::Discoverer(WatchSink sink) : sink_(std::move(sink)) {}
 Discoverer::~Discoverer() {
   stop();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!token_.empty()) {
-    log::unregisterSecret(token_.value());
-  }
+  log::unregisterToken(token_);
   if (current_ && current_->discovery) {
     unregisterSecrets(*current_->discovery);
   }
@@ -245,9 +243,7 @@ void Discoverer::run() {
 }
 
 void Discoverer::dropToken() {
-  if (!token_.empty()) {
-    log::unregisterSecret(token_.value());
-  }
+  log::unregisterToken(token_);
   token_ = config::Secret();
   token_refresh_at_ = {};
 }
@@ -279,7 +275,7 @@ bool Discoverer::ensureToken(const Settings& settings, PassPacing& pacing, std::
   AccessToken& granted = answer.result.value();
   dropToken();
   token_ = granted.token;
-  log::registerSecret(token_.value());
+  log::registerToken(token_);
   const std::chrono::milliseconds lifetime = granted.lifetime;
   token_refresh_at_ =
       started + lifetime - std::min<std::chrono::milliseconds>(kTokenRefreshMargin, lifetime / 2);

@@ -222,7 +222,7 @@ std::string appAuthBody(std::string_view app_id, std::int64_t expire_time, std::
 std::string appAuthAuthorization(std::string_view app_id, std::int64_t expire_time,
                                  std::string_view nonce, const config::Secret& app_key) {
   return "HMAC-SHA256 signature=" +
-         appAuthSignature(app_id, "", expire_time, nonce, app_key.value());
+         appAuthSignature(app_id, "", expire_time, nonce, app_key.reveal());
 }
 
 std::optional<AccessToken> parseAccessToken(std::string_view body, std::int64_t now_unix_seconds) {

@@ -80,7 +80,7 @@ Answer<AccessToken> ManagementClient::login(const std::string& app_id,
   const std::int64_t expire_time = unixSeconds() + kSignatureLifetimeSeconds;
   const std::string nonce = newNonce();
   const std::string authorization = appAuthAuthorization(app_id, expire_time, nonce, app_key);
-  const Secrets secrets{app_key.value()};
+  const Secrets secrets{app_key};
   auto http = impl_->endpoint.call(Poco::Net::HTTPRequest::HTTP_POST, "/v2/usg/acs/auth/appauth",
                                    {{"Authorization", authorization}},
                                    appAuthBody(app_id, expire_time, nonce), secrets);
@@ -91,25 +91,25 @@ Answer<AccessToken> ManagementClient::login(const std::string& app_id,
 
 Answer<Page> ManagementClient::onlinePage(const config::Secret& token, std::int64_t offset,
                                           std::int64_t limit) const {
-  const Secrets secrets{token.value()};
+  const Secrets secrets{token};
   auto http = impl_->endpoint.call(Poco::Net::HTTPRequest::HTTP_GET, onlineListPath(offset, limit),
-                                   {{"X-Access-Token", token.value()}}, "", secrets);
+                                   {{"X-Access-Token", token.reveal()}}, "", secrets);
   return impl_->interpret<Page>(std::move(http), secrets, "online list", parseOnlinePage);
 }
 
 Answer<Page> ManagementClient::webinarPage(const config::Secret& token, std::int64_t offset,
                                            std::int64_t limit) const {
-  const Secrets secrets{token.value()};
+  const Secrets secrets{token};
   auto http = impl_->endpoint.call(Poco::Net::HTTPRequest::HTTP_GET, webinarListPath(offset, limit),
-                                   {{"X-Access-Token", token.value()}}, "", secrets);
+                                   {{"X-Access-Token", token.reveal()}}, "", secrets);
   return impl_->interpret<Page>(std::move(http), secrets, "webinar list", parseWebinarPage);
 }
 
 Answer<ListedMeeting> ManagementClient::confDetail(const config::Secret& token,
                                                    const std::string& meeting_id) const {
-  const Secrets secrets{token.value()};
+  const Secrets secrets{token};
   auto http = impl_->endpoint.call(Poco::Net::HTTPRequest::HTTP_GET, confDetailPath(meeting_id),
-                                   {{"X-Access-Token", token.value()}}, "", secrets);
+                                   {{"X-Access-Token", token.reveal()}}, "", secrets);
   return impl_->interpret<ListedMeeting>(std::move(http), secrets, "confDetail", parseConfDetail);
 }
 

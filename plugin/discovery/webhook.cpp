@@ -278,7 +278,7 @@ WebhookVerdict evaluateWebhook(std::string_view body, const config::WebhookConfi
   }
 
   const std::string expected =
-      webhookSignature(webhook.subscriber_key.value(), *app_id, timestamp, *nonce, event_info);
+      webhookSignature(webhook.subscriber_key.reveal(), *app_id, timestamp, *nonce, event_info);
   if (*app_id != webhook.subscriber_id || !hexEqualsIgnoreCase(*signature, expected)) {
     return reject(std::move(verdict), 401, "bad_signature", "signature mismatch");
   }

@@ -7,7 +7,7 @@
 #include <ostream>
 
 #include "plugin/log/rate_limiter.h"
-#include "plugin/log/redact.h"
+#include "plugin/log/token_filter.h"
 
 namespace hme::log {
 namespace {
@@ -192,13 +192,14 @@ std::string_view telegrafPrefix(Level level) {
   return "E! ";
 }
 
-// ` key=value` for every field, both redacted (the logfmt and Telegraf formats share it).
+// ` key=value` for every field (the logfmt and Telegraf formats share it). Keys come from code;
+// values pass the token net.
 void appendLogfmtFields(std::string& line, Fields fields) {
   for (const Field& f : fields) {
     line.push_back(' ');
-    appendLogfmtKey(line, redact(f.key()));
+    appendLogfmtKey(line, f.key());
     line.push_back('=');
-    appendLogfmtValue(line, redact(f.value()));
+    appendLogfmtValue(line, withoutTokens(f.value()));
   }
 }
 
@@ -210,13 +211,13 @@ std::string formatLine(Format format, std::chrono::system_clock::time_point ts, 
   if (format == Format::Json) {
     line.append("{\"ts\":\"").append(stamp).append("\",\"level\":\"");
     line.append(levelName(level)).append("\",\"msg\":");
-    appendJsonString(line, redact(msg));
+    appendJsonString(line, withoutTokens(msg));
     for (const Field& f : fields) {
       line.push_back(',');
-      appendJsonString(line, redact(f.key()));
+      appendJsonString(line, f.key());
       line.push_back(':');
-      const std::string value = redact(f.value());
-      // A numeric secret (a PIN) can hide inside a number; then the value is no longer one.
+      const std::string value = withoutTokens(f.value());
+      // A number that is a registered (all-digit) token is replaced, and is then no number.
       if (f.literal() && value == f.value()) {
         line.append(value);
       } else {
@@ -227,13 +228,13 @@ std::string formatLine(Format format, std::chrono::system_clock::time_point ts, 
   } else if (format == Format::Telegraf) {
     line.append(telegrafPrefix(level));
     // The message is written bare (escaped, never quoted) so Telegraf's log reads naturally.
-    appendEscaped(line, redact(msg));
+    appendEscaped(line, withoutTokens(msg));
     appendLogfmtFields(line, fields);
     line.push_back('\n');
   } else {
     line.append("ts=").append(stamp).append(" level=").append(levelName(level));
     line.append(" msg=");
-    appendLogfmtValue(line, redact(msg));
+    appendLogfmtValue(line, withoutTokens(msg));
     appendLogfmtFields(line, fields);
     line.push_back('\n');
   }

@@ -6,8 +6,9 @@
 ///   {"ts":"2026-11-28T03:00:00.123Z","level":"info","msg":"subscribed","meeting_id":900487914}
 ///
 /// Usage: `hme::log::info("subscribed", {{"meeting_id", id}, {"attempt", 3}});`
-/// Every message, key and value passes through the secret registry (plugin/log/redact.h) before
-/// it is written.
+/// Secrets are never passed in (they are hme::Secret, which has no text to print). As a last
+/// resort, the message and every value pass the token net of plugin/log/token_filter.h, which
+/// replaces a registered long random token found whole and changes nothing else.
 
 #include <atomic>
 #include <chrono>

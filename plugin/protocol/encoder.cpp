@@ -37,7 +37,7 @@ std::string makeSequence(std::int64_t unix_ms) {
   return digits;
 }
 
-std::string encodeSubscribe(const std::vector<std::string>& types, std::string_view control_token,
+std::string encodeSubscribe(const std::vector<std::string>& types, const Secret& control_token,
                             std::string_view sequence, std::string_view meeting_id) {
   Poco::JSON::Array::Ptr type_list = new Poco::JSON::Array;
   for (const std::string& type : types) {
@@ -45,7 +45,7 @@ std::string encodeSubscribe(const std::vector<std::string>& types, std::string_v
   }
   Poco::JSON::Object data(Poco::JSON_PRESERVE_KEY_ORDER);
   data.set("subscribeType", type_list);
-  data.set("confToken", "Basic " + base64(control_token));
+  data.set("confToken", "Basic " + base64(control_token.reveal()));
   if (!meeting_id.empty()) {
     data.set("conferenceID", std::string(meeting_id));
   }

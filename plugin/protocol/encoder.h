@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "secret/secret.h"
+
 namespace hme::protocol {
 
 /// The `sequence` of a client frame: `unix_ms` in decimal, zero-padded to 30 digits
@@ -18,9 +20,9 @@ std::string makeSequence(std::int64_t unix_ms);
 /// `{"action":"Subscribe","sequence":…,"data":"{\"subscribeType\":[…],\"confToken\":\"Basic …\",
 /// \"conferenceID\":…}"}` with `data` serialised into a string (double-encoded) and `confToken`
 /// = "Basic " + Base64(`control_token`). `conferenceID` is left out when `meeting_id` is empty.
-/// The result contains the control token: never log it. Never throws except std::bad_alloc;
-/// thread-safe.
-std::string encodeSubscribe(const std::vector<std::string>& types, std::string_view control_token,
+/// The control token's text is taken here, for the frame: the result contains it, never log it.
+/// Never throws except std::bad_alloc; thread-safe.
+std::string encodeSubscribe(const std::vector<std::string>& types, const Secret& control_token,
                             std::string_view sequence, std::string_view meeting_id);
 
 /// A HeartBeat frame: `{"action":"HeartBeat","sequence":…}`. The server echoes it unchanged.

@@ -30,6 +30,7 @@
 
 #include "metrics/events.h"
 #include "plugin/protocol/decoder.h"
+#include "secret/secret.h"
 
 namespace hme::session {
 
@@ -61,25 +62,25 @@ struct SessionOptions {
 /// GET the control token. `current_token` is set when refreshing (send it as
 /// `X-Conference-Authorization`). Answer with `onControlToken`.
 struct FetchControlToken {
-  std::optional<std::string> current_token;  ///< a secret: never log it
+  std::optional<Secret> current_token;
 };
 
 /// GET a wsToken with `control_token`. Answer with `onWsToken`.
 struct FetchWsToken {
-  std::string control_token;  ///< a secret: never log it
+  Secret control_token;
 };
 
 /// Open the WebSocket at `ws_url` with `ws_token`. Answer with `onConnected`/`onConnectFailed`.
 struct Connect {
   std::string ws_url;
-  std::string ws_token;  ///< a secret: never log it
+  Secret ws_token;
 };
 
 /// Send a Subscribe frame (encode with the protocol encoder).
 struct SendSubscribe {
   std::string sequence;  ///< 30 digits
   std::vector<std::string> types;
-  std::string control_token;  ///< the raw token; the encoder forms `Basic base64(token)`. Secret.
+  Secret control_token;  ///< the raw token; the encoder forms `Basic base64(token)`
 };
 
 /// Send a HeartBeat frame with `sequence` (30 digits); its echo is matched by this sequence.
@@ -123,7 +124,7 @@ struct RequestFailure {
 
 /// A granted control token.
 struct ControlTokenGrant {
-  std::string token;
+  Secret token;
   std::string ws_url;
   /// How long the token is valid from now (see `tokenLifetime`). A refresh is scheduled at the
   /// earliest 2 s after the grant, so tiny lifetimes cannot cause a refresh loop.
@@ -135,7 +136,7 @@ using ControlTokenResult = std::variant<ControlTokenGrant, RequestFailure>;
 
 /// A granted wsToken.
 struct WsTokenGrant {
-  std::string ws_token;
+  Secret ws_token;
 };
 
 /// The answer to `FetchWsToken`.
@@ -252,7 +253,7 @@ class Session {
   };
 
   struct CachedToken {
-    std::string token;
+    Secret token;
     std::string ws_url;
     TimePoint refresh_at;
     TimePoint expires_at;
@@ -291,7 +292,7 @@ class Session {
   std::string last_error_;
 
   std::optional<CachedToken> token_;
-  std::string attempt_token_;   // the control token of the current connect attempt
+  Secret attempt_token_;        // the control token of the current connect attempt
   std::string attempt_ws_url_;  // and its WebSocket base URL
   bool control_fetch_in_flight_ = false;
   bool control_fetch_is_refresh_ = false;

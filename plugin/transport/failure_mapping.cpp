@@ -6,6 +6,7 @@
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/WebSocket.h>
 
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <optional>
@@ -16,28 +17,30 @@ namespace hme::transport::detail {
 namespace {
 
 constexpr std::string_view kRateLimitCode = "MMC.100000429";
-constexpr std::string_view kRedacted = "<redacted>";
 // Certificate names are peer-supplied: each is cut so a few of them fit in one detail.
 constexpr std::size_t kMaxShownNameChars = 64;
 
 }  // namespace
 
-std::string scrub(std::string_view text, Secrets secrets, std::size_t max_chars) {
-  // Secrets first, on the raw bytes, so a non-ASCII secret is matched before sanitizing.
+bool repeatsSecret(std::string_view text, Secrets secrets) {
+  return std::any_of(secrets.begin(), secrets.end(),
+                     [text](const Secret& secret) { return secret.foundIn(text); });
+}
+
+std::string scrub(std::string_view text, std::size_t max_chars) {
   std::string out(text);
-  for (std::string_view secret : secrets) {
-    if (secret.empty()) continue;
-    for (std::size_t pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + kRedacted.size())) {
-      out.replace(pos, secret.size(), kRedacted);
-    }
-  }
   for (char& c : out) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f) c = ' ';
   }
   if (out.size() > max_chars) out.resize(max_chars);
   return out;
+}
+
+std::string untrustedText(std::string_view text, Secrets secrets, std::size_t max_chars) {
+  // Checked on the raw bytes, before sanitizing or truncating could break a secret apart.
+  if (repeatsSecret(text, secrets)) return std::string(kWithheld);
+  return scrub(text, max_chars);
 }
 
 std::string sanitizeErrorCode(std::string_view code) {
@@ -57,7 +60,7 @@ Failure makeFailure(TransportError error, std::string_view detail, Secrets secre
   failure.error = error;
   failure.http_status = http_status;
   failure.error_code = sanitizeErrorCode(error_code);
-  failure.detail = scrub(detail, secrets);
+  failure.detail = untrustedText(detail, secrets, 200);
   return failure;
 }
 

@@ -156,8 +156,7 @@ Failure httpFailure(const HttpAnswer& answer, Secrets secrets) {
   code = sanitizeErrorCode(code);
   std::string text = "HTTP " + std::to_string(answer.status);
   if (!code.empty()) text += " " + code;
-  // Scrub before truncating, so a cut can never leave part of a secret behind.
-  if (!message.empty()) text += ": " + scrub(message, secrets, 100);
+  if (!message.empty()) text += ": " + untrustedText(message, secrets, 100);
   return makeFailure(classifyHttpStatus(answer.status, code), text, secrets, answer.status, code);
 }
 

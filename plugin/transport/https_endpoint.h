@@ -45,7 +45,7 @@ class HttpsEndpoint {
   /// is not sent (Rejected). The whole call, from connecting to the last byte of the body, ends
   /// by `timeout` after it starts (Timeout otherwise, also when the server trickles its answer);
   /// connect and TLS handshake are additionally bounded as in http_util.h. Network, TLS and
-  /// timeout problems come back as a Failure whose text is scrubbed of `secrets`; a refused
+  /// timeout problems come back as a Failure whose text never repeats `secrets`; a refused
   /// certificate says why. Never throws except std::bad_alloc.
   Result<HttpAnswer> call(const std::string& method, const std::string& path_and_query,
                           const Headers& headers, const std::string& body, Secrets secrets) const;
@@ -56,8 +56,8 @@ class HttpsEndpoint {
 };
 
 /// The Failure for an answer the caller refuses (not 2xx, or a 2xx carrying an error code such as
-/// the rate limit): "HTTP <status> <error_code>: <error_msg>", the message scrubbed of `secrets`
-/// and cut to 100 characters, classified by status and code.
+/// the rate limit): "HTTP <status> <error_code>: <error_msg>", the message cut to 100 characters
+/// (or withheld whole when it repeats one of `secrets`), classified by status and code.
 Failure httpFailure(const HttpAnswer& answer, Secrets secrets);
 
 /// The `error_code` and `error_msg` of an error body; empty strings when absent or not JSON.

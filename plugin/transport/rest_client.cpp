@@ -69,11 +69,13 @@ RestClient::RestClient(RestClient&&) noexcept = default;
 RestClient& RestClient::operator=(RestClient&&) noexcept = default;
 
 Result<ControlToken> RestClient::getControlToken(const std::string& meeting_id,
-                                                 const std::string& host_password,
-                                                 const std::string& current_token) const {
+                                                 const Secret& host_password,
+                                                 const Secret& current_token) const {
   const Secrets secrets{host_password, current_token};
-  detail::Headers headers{{"X-Password", host_password}, {"X-Login-Type", "1"}};
-  if (!current_token.empty()) headers.emplace_back("X-Conference-Authorization", current_token);
+  detail::Headers headers{{"X-Password", host_password.reveal()}, {"X-Login-Type", "1"}};
+  if (!current_token.empty()) {
+    headers.emplace_back("X-Conference-Authorization", current_token.reveal());
+  }
 
   auto answer = impl_->get(Impl::path("token", meeting_id), headers, secrets);
   if (!answer) return answer.failure();
@@ -94,17 +96,17 @@ Result<ControlToken> RestClient::getControlToken(const std::string& meeting_id,
                        "control token answer lacks a valid data.token or data.wsURL", secrets,
                        answer.value().status);
   }
-  token.token = std::move(*value);
+  token.token = Secret(std::move(*value));
   token.ws_url = std::move(*ws_url);
   token.expire_time_ms = detail::int64Field(*data, "expireTime").value_or(0);
   token.validity_seconds = detail::int64Field(*data, "confTokenExpireTime").value_or(0);
   return token;
 }
 
-Result<std::string> RestClient::getWsToken(const std::string& meeting_id,
-                                           const std::string& control_token) const {
+Result<Secret> RestClient::getWsToken(const std::string& meeting_id,
+                                      const Secret& control_token) const {
   const Secrets secrets{control_token};
-  const detail::Headers headers{{"X-Conference-Authorization", control_token}};
+  const detail::Headers headers{{"X-Conference-Authorization", control_token.reveal()}};
 
   auto answer = impl_->get(Impl::path("wsToken", meeting_id), headers, secrets);
   if (!answer) return answer.failure();
@@ -120,7 +122,7 @@ Result<std::string> RestClient::getWsToken(const std::string& meeting_id,
     return makeFailure(TransportError::BadResponse, "wsToken answer lacks a valid webSocketToken",
                        secrets, answer.value().status);
   }
-  return std::move(*ws_token);
+  return Secret(std::move(*ws_token));
 }
 
 }  // namespace hme::transport

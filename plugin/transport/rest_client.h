@@ -9,12 +9,13 @@
 
 #include "plugin/transport/result.h"
 #include "plugin/transport/tls.h"
+#include "secret/secret.h"
 
 namespace hme::transport {
 
-/// A control token (protocol.md §2.1). `token` is a secret: never log it.
+/// A control token (protocol.md §2.1).
 struct ControlToken {
-  std::string token;   ///< the control token (data.token)
+  Secret token;        ///< the control token (data.token)
   std::string ws_url;  ///< base URL of the WebSocket server (data.wsURL), e.g. "wss://host:443"
   std::int64_t expire_time_ms = 0;    ///< data.expireTime, Unix ms; 0 if absent or unparsable
   std::int64_t validity_seconds = 0;  ///< data.confTokenExpireTime; 0 if absent or unparsable
@@ -26,8 +27,9 @@ struct ControlToken {
 /// Waits are bounded per stage: TCP connect ≤ timeout/2, a stalled TLS handshake ≤ ~1.5 × timeout,
 /// sending ≤ timeout, the response ≤ ~timeout (Poco 1.11 TLS timing, see http_util.h).
 /// Every Poco/std exception is mapped to a Failure whose detail never contains the password or a
-/// token. Numbers in responses may arrive as JSON numbers or strings. Response bodies above
-/// 1 MiB are refused (TooLarge).
+/// token (a server message that repeats one is withheld whole). The secrets' text is taken only
+/// for the request headers. Numbers in responses may arrive as JSON numbers or strings. Response
+/// bodies above 1 MiB are refused (TooLarge).
 /// Thread-safety: the const calls may run concurrently from several threads.
 /// The process must ignore SIGPIPE: OpenSSL writes with plain send(), so a write to a connection
 /// the peer has reset would otherwise kill it.
@@ -49,14 +51,12 @@ class RestClient {
   /// wrong password alike) and, without sending anything, for a password or token containing a
   /// control character; RateLimited for 429/MMC.100000429; ServerError for 5xx; BadResponse for
   /// a body without data.wsURL or a plausible data.token (visible ASCII); plus network errors.
-  Result<ControlToken> getControlToken(const std::string& meeting_id,
-                                       const std::string& host_password,
-                                       const std::string& current_token) const;
+  Result<ControlToken> getControlToken(const std::string& meeting_id, const Secret& host_password,
+                                       const Secret& current_token) const;
 
   /// GET /v1/mmc/control/conferences/wsToken with X-Conference-Authorization; returns the
-  /// single-use webSocketToken (a secret). Failures as for getControlToken.
-  Result<std::string> getWsToken(const std::string& meeting_id,
-                                 const std::string& control_token) const;
+  /// single-use webSocketToken. Failures as for getControlToken.
+  Result<Secret> getWsToken(const std::string& meeting_id, const Secret& control_token) const;
 
  private:
   struct Impl;

@@ -74,9 +74,8 @@ struct WsConnection::Impl {
     if (n >= 2) {
       closed.code =
           (static_cast<unsigned char>(frame[0]) << 8) | static_cast<unsigned char>(frame[1]);
-      closed.reason =
-          detail::scrub(std::string_view(frame.begin() + 2, static_cast<std::size_t>(n - 2)), {},
-                        kMaxCloseReason);
+      closed.reason = detail::scrub(
+          std::string_view(frame.begin() + 2, static_cast<std::size_t>(n - 2)), kMaxCloseReason);
     }
     sendCloseAndShutdown(closed.code);
     discard();
@@ -189,7 +188,7 @@ WsConnection::WsConnection(WsConnection&&) noexcept = default;
 WsConnection& WsConnection::operator=(WsConnection&&) noexcept = default;
 
 Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::string& meeting_id,
-                                        const std::string& ws_token, const WsOptions& options) {
+                                        const Secret& ws_token, const WsOptions& options) {
   const detail::Secrets secrets{ws_token};
   Poco::URI uri;
   try {
@@ -206,7 +205,7 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
   const std::string target =
       detail::encodePathPrefix(uri.getPath()) +
       "/cms/open/websocket/confctl/increment/conn?confID=" + detail::encodeQueryValue(meeting_id) +
-      "&tmpToken=" + detail::encodeQueryValue(ws_token);
+      "&tmpToken=" + detail::encodeQueryValue(ws_token.reveal());
 
   Poco::Net::Context::Ptr context;
   try {
@@ -251,7 +250,7 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
       const int status = static_cast<int>(response.getStatus());
       return makeFailure(detail::classifyHttpStatus(status, ""),
                          "WebSocket upgrade refused: HTTP " + std::to_string(status) + " " +
-                             detail::scrub(response.getReason(), secrets, 60),
+                             detail::untrustedText(response.getReason(), secrets, 60),
                          secrets, status);
     }
     return detail::failureFromCurrentException(secrets);

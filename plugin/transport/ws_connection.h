@@ -11,6 +11,7 @@
 
 #include "plugin/transport/result.h"
 #include "plugin/transport/tls.h"
+#include "secret/secret.h"
 
 namespace hme::transport {
 
@@ -67,9 +68,10 @@ class WsConnection {
   /// `options.tls.server_name` set, SNI carries that name and the certificate is verified for
   /// it. A certificate that fails verification gives Tls with OpenSSL's reason; one that names
   /// another host says so, lists the names it holds and names `api.websocket_tls.server_name`
-  /// as the fix. The detail never contains `ws_token`.
+  /// as the fix. The detail never contains `ws_token`, whose
+  /// text is taken here, for the URL, and nowhere else.
   static Result<WsConnection> open(const std::string& ws_url, const std::string& meeting_id,
-                                   const std::string& ws_token, const WsOptions& options);
+                                   const Secret& ws_token, const WsOptions& options);
 
   ~WsConnection();
   WsConnection(WsConnection&&) noexcept;

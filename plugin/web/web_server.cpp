@@ -23,7 +23,6 @@
 #include <type_traits>
 
 #include "plugin/log/log.h"
-#include "plugin/log/redact.h"
 #include "plugin/web/gzip.h"
 #include "plugin/web/tls_server.h"
 
@@ -218,7 +217,7 @@ class Router {
     }
     Reply r;
     r.content_type = kHtmlContentType;
-    r.body = log::redact(*html);
+    r.body = std::move(*html);
     return r;
   }
 
@@ -228,8 +227,7 @@ class Router {
     if (!result) {
       return failure;
     }
-    return text(result->first ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE,
-                log::redact(result->second));
+    return text(result->first ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE, result->second);
   }
 
   Reply reload() {
@@ -243,7 +241,7 @@ class Router {
       log::error("reload failed", {{"err", result->second}});
     }
     return text(result->first ? Status::HTTP_OK : Status::HTTP_INTERNAL_SERVER_ERROR,
-                log::redact(result->second));
+                result->second);
   }
 
   const std::string telemetry_path_;

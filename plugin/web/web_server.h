@@ -15,8 +15,8 @@
 /// readiness included, as in exporter-toolkit) answers 401 with `WWW-Authenticate: Basic` unless
 /// the request has the right credentials.
 ///
-/// Bodies of the status page, ready and reload answers pass through the secret registry
-/// (plugin/log/redact.h) before they are sent.
+/// Bodies of the status page, ready and reload answers are sent exactly as the callbacks return
+/// them: they never contain secrets (hme::Secret cannot be printed), so nothing is masked.
 
 #include <chrono>
 #include <functional>

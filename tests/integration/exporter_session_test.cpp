@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(subscribe_contract_and_fresh_ws_token_per_connect) {
 
   // The decoded token is the control token the simulator issued: it buys a wsToken.
   const hme::transport::RestClient rest(h.simulator().apiUrl(), {pkiFile("ca.pem"), false}, 3s);
-  BOOST_CHECK(rest.getWsToken(kA, control_token).ok());
+  BOOST_CHECK(rest.getWsToken(kA, hme::Secret(control_token)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(snapshot_and_incremental_merges_match_truth) {

@@ -1,13 +1,20 @@
 // Secrets never leak: a deliberately faulty run collects everything the exporter says (log lines
 // at debug level, metrics, status page, readiness, reload and start-up error messages) and
-// searches it for every secret the simulator issued or accepted. Also: a plain password in a
-// config file that others can read draws a warning.
+// searches it for every secret the simulator issued or accepted. Meeting IDs that contain their
+// password (and passwords that contain the ID, or are common words) appear whole in every output,
+// because nothing is masked. Also: a plain password in a config file that others can read draws
+// a warning.
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +23,7 @@
 
 #include "config/config.h"
 #include "plugin/log/log.h"
+#include "plugin/web/web_server.h"
 #include "tests/integration/fault_harness.h"
 
 namespace {
@@ -55,9 +63,119 @@ struct TempDir {
   std::string path;
 };
 
+// Restores the logger's format at the end of a test.
+struct LogFormat {
+  ~LogFormat() { hme::log::logger().setFormat(hme::log::Format::Logfmt); }
+};
+
+// The exporter's real HTTP endpoint on a free loopback port, serving `exporter`.
+struct Endpoint {
+  explicit Endpoint(hme::app::Exporter& exporter) {
+    hme::web::WebOptions options;
+    options.listen_addresses = {"127.0.0.1:0"};
+    hme::web::WebHandlers handlers;
+    handlers.render_metrics = [&exporter] { return exporter.renderMetrics(); };
+    handlers.render_status_html = [&exporter] { return exporter.renderStatusPage(); };
+    handlers.reload = [&exporter] { return exporter.reload(); };
+    handlers.ready = [&exporter] { return exporter.readiness(); };
+    server = std::make_unique<hme::web::WebServer>(options, handlers);
+    server->start();
+    const std::string bound = server->boundAddresses().at(0);
+    port = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
+  }
+  ~Endpoint() { server->stop(); }
+
+  std::string get(const std::string& path) const {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::string body;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+    return body;
+  }
+
+  std::unique_ptr<hme::web::WebServer> server;
+  std::uint16_t port = 0;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(secrets)
+
+BOOST_AUTO_TEST_CASE(ids_and_passwords_that_overlap_or_are_words_appear_whole) {
+  struct Meeting {
+    std::string id;
+    std::string password;
+    std::string title;
+  };
+  const std::vector<Meeting> meetings = {
+      {"900964776", "964776", "Simulated meeting"},          // the password inside the ID
+      {"964776", "900964776123", "Simulated meeting"},       // the ID inside the password
+      {"900600021", "meeting", "Weekly meeting"},            // common words as passwords,
+      {"900600022", "admin", "admin info for the meeting"},  // in titles and label values too
+      {"900600023", "info", "Simulated meeting"},
+  };
+  std::vector<hme::simulator::MeetingSpec> specs;
+  for (const auto& m : meetings) {
+    auto spec = meetingSpec(m.id);
+    spec.host_password = m.password;
+    spec.title = m.title;
+    specs.push_back(spec);
+  }
+  LogFormat restore_format;
+  Harness h(specs);
+  h.startExporter();
+  Endpoint endpoint(h.exporter());
+  for (const auto& m : meetings) BOOST_TEST_REQUIRE(h.waitUp(m.id), m.id);
+
+  // Log lines in JSON too: every meeting goes through a drop and a reconnect.
+  hme::log::logger().setFormat(hme::log::Format::Json);
+  for (const auto& m : meetings) {
+    h.sim().dropConnections(m.id, hme::simulator::DropMode::CloseFrame, 4001);
+  }
+  for (const auto& m : meetings) {
+    BOOST_TEST_REQUIRE(h.waitFor(
+        [&] {
+          const auto state = h.state(m.id);
+          return state.counters.connects >= 2 && state.session.up;
+        },
+        30s));
+  }
+  hme::log::logger().setFormat(hme::log::Format::Logfmt);
+
+  std::string logfmt;
+  std::string json;
+  for (const auto& line : h.logs()) (line.front() == '{' ? json : logfmt) += line;
+  const std::string status_page = endpoint.get("/");
+  const std::string ready = endpoint.get("/-/ready");
+  const std::string metrics = endpoint.get("/metrics");
+
+  for (const auto& m : meetings) {
+    BOOST_TEST_CONTEXT(m.id) {
+      BOOST_TEST(logfmt.find(" meeting_id=" + m.id + " ") != std::string::npos);
+      BOOST_TEST(json.find("\"meeting_id\":\"" + m.id + "\"") != std::string::npos);
+      BOOST_TEST(metrics.find("meeting_id=\"" + m.id + "\"") != std::string::npos);
+      BOOST_TEST(status_page.find(">" + m.id + "<") != std::string::npos);
+    }
+  }
+  // Titles, words and label values whole.
+  BOOST_TEST(metrics.find("title=\"admin info for the meeting\"") != std::string::npos);
+  BOOST_TEST(status_page.find("admin info for the meeting") != std::string::npos);
+  BOOST_TEST(status_page.find("Weekly meeting") != std::string::npos);
+  BOOST_TEST(status_page.find("5 meetings, ") != std::string::npos);
+  BOOST_TEST(metrics.find("huawei_meeting_info{") != std::string::npos);
+  BOOST_TEST(logfmt.find(" level=info ") != std::string::npos);
+  BOOST_TEST(json.find("\"level\":\"info\"") != std::string::npos);
+  BOOST_TEST(ready.find(" of 5 sessions subscribed") != std::string::npos, ready);
+  for (const std::string& output : {logfmt, json, status_page, ready, metrics}) {
+    BOOST_TEST(output.find("redacted") == std::string::npos);
+  }
+  // A password that is not part of anything else is nowhere.
+  const std::string everything = logfmt + json + status_page + ready + metrics;
+  BOOST_TEST(everything.find("900964776123") == std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(no_secret_appears_in_any_output_of_a_faulty_run) {
   DebugLogs debug;
@@ -136,7 +254,7 @@ BOOST_AUTO_TEST_CASE(no_secret_appears_in_any_output_of_a_faulty_run) {
     BOOST_TEST(false, "secret in the output (" << secret.size() << " bytes)");
   }
   for (const auto& meeting : h.config().meetings) {
-    BOOST_TEST(output.find(meeting.host_password.value()) == std::string::npos, meeting.id);
+    BOOST_TEST(output.find(meeting.host_password.reveal()) == std::string::npos, meeting.id);
   }
 }
 
@@ -166,7 +284,7 @@ BOOST_AUTO_TEST_CASE(plain_password_in_a_readable_config_file_draws_a_warning) {
     BOOST_TEST_CONTEXT(c.name) {
       const std::string path = dir.write("config.yml", c.yaml, c.mode);
       const auto config = hme::config::loadConfigFile(path);
-      BOOST_TEST(config.meetings.at(0).host_password.value() == password);
+      BOOST_TEST(config.meetings.at(0).host_password.reveal() == password);
       BOOST_TEST(config.warnings.size() == (c.warns ? 1u : 0u));
       for (const auto& warning : config.warnings) {
         BOOST_TEST(warning.find(password) == std::string::npos);

@@ -251,11 +251,11 @@ BOOST_AUTO_TEST_CASE(full_fixture_sets_every_key) {
   BOOST_TEST(c.metrics.poor_network.jitter.count() == 80);
   BOOST_TEST_REQUIRE(c.meetings.size() == 3u);
   BOOST_TEST(c.meetings[0].id == "900964776");
-  BOOST_TEST(c.meetings[0].host_password.value() == "file-secret");
+  BOOST_TEST(c.meetings[0].host_password.reveal() == "file-secret");
   BOOST_TEST(c.meetings[1].id == "900964777");
-  BOOST_TEST(c.meetings[1].host_password.value() == "env-secret");
+  BOOST_TEST(c.meetings[1].host_password.reveal() == "env-secret");
   BOOST_TEST(c.meetings[2].id == "900964778");
-  BOOST_TEST(c.meetings[2].host_password.value() == "pa$word$1");
+  BOOST_TEST(c.meetings[2].host_password.reveal() == "pa$word$1");
   unsetenv("HME_TEST_PASSWORD");
 }
 
@@ -464,7 +464,7 @@ BOOST_AUTO_TEST_CASE(env_vars_expand_in_string_values) {
   BOOST_TEST(c.api.url == "https://127.0.0.1:9443");
   BOOST_TEST_REQUIRE(c.meetings.size() == 1u);
   BOOST_TEST(c.meetings[0].id == "123456");
-  BOOST_TEST(c.meetings[0].host_password.value() == "p${HME_TEST_ID}-$-$x-$");
+  BOOST_TEST(c.meetings[0].host_password.reveal() == "p${HME_TEST_ID}-$-$x-$");
   BOOST_TEST(textError("api: {ca_file: \"${HME_TEST_UNSET}\"}\n") ==
              "api.ca_file: environment variable HME_TEST_UNSET is not set");
   BOOST_TEST(textError("meetings: [{id: \"1\", host_password: \"a${B\"}]\n") ==
@@ -497,8 +497,8 @@ BOOST_AUTO_TEST_CASE(password_files_are_read_and_trimmed) {
           absolute + "}\n",
       dir.path);
   BOOST_TEST_REQUIRE(c.meetings.size() == 2u);
-  BOOST_TEST(c.meetings[0].host_password.value() == "s3cret ");  // only newlines are stripped
-  BOOST_TEST(c.meetings[1].host_password.value() == "line1\nline2");
+  BOOST_TEST(c.meetings[0].host_password.reveal() == "s3cret ");  // only newlines are stripped
+  BOOST_TEST(c.meetings[1].host_password.reveal() == "line1\nline2");
   const auto load = [&](const std::string& file) {
     return textError("meetings: [{id: \"1\", host_password_file: " + file + "}]\n", dir.path);
   };
@@ -548,7 +548,7 @@ BOOST_AUTO_TEST_CASE(no_error_message_contains_a_password) {
   }
   const cfg::Config c =
       cfg::loadConfigText("meetings: [{id: \"1\", host_password_file: pw}]", dir.path);
-  BOOST_TEST(c.meetings.at(0).host_password.value() == secret);
+  BOOST_TEST(c.meetings.at(0).host_password.reveal() == secret);
   BOOST_TEST(cfg::describe(c).find(secret) == std::string::npos);
   unsetenv("HME_TEST_SECRET");
 }

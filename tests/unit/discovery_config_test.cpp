@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(full_fixture_sets_every_discovery_key) {
   BOOST_TEST_REQUIRE(c.discovery.has_value());
   const cfg::DiscoveryConfig& d = *c.discovery;
   BOOST_TEST(d.app_id == "hme-enterprise-app");
-  BOOST_TEST(d.app_key.value() == "file-app-key");  // trailing newline stripped
+  BOOST_TEST(d.app_key.reveal() == "file-app-key");  // trailing newline stripped
   BOOST_TEST(d.interval.count() == 90'000);
   BOOST_TEST(!d.include_webinars);
   BOOST_TEST(d.include_subject == "^(Sales|Support) ");
@@ -49,9 +49,9 @@ BOOST_AUTO_TEST_CASE(full_fixture_sets_every_discovery_key) {
   BOOST_TEST_REQUIRE(d.webhook.has_value());
   BOOST_TEST(d.webhook->path == "/huawei/events");
   BOOST_TEST(d.webhook->subscriber_id == "hme-subscriber");
-  BOOST_TEST(d.webhook->subscriber_key.value() == "env-subscriber-key");
+  BOOST_TEST(d.webhook->subscriber_key.reveal() == "env-subscriber-key");
   BOOST_TEST_REQUIRE(c.meetings.size() == 1u);  // static meetings keep working beside discovery
-  BOOST_TEST(c.meetings[0].host_password.value() == "static-secret");
+  BOOST_TEST(c.meetings[0].host_password.reveal() == "static-secret");
 }
 
 BOOST_AUTO_TEST_CASE(defaults_of_a_minimal_section) {
@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(defaults_of_a_minimal_section) {
       "subscriber_key_file: valid-discovery-app-key.txt}}",
       kDir);
   BOOST_TEST(fast.discovery->interval.count() == 1'000);
-  BOOST_TEST(fast.discovery->webhook->subscriber_key.value() == "file-app-key");
+  BOOST_TEST(fast.discovery->webhook->subscriber_key.reveal() == "file-app-key");
 }
 
 BOOST_AUTO_TEST_CASE(equality_sees_discovery_changes) {
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(no_error_message_contains_the_app_or_subscriber_key) {
   const cfg::Config c =
       cfg::loadConfigText("discovery: {app_id: a, app_key: \"${HME_TEST_APP_KEY}\"}", kDir);
   unsetenv("HME_TEST_APP_KEY");
-  BOOST_TEST(c.discovery->app_key.value() == secret);
+  BOOST_TEST(c.discovery->app_key.reveal() == secret);
   BOOST_TEST(cfg::describe(c).find(secret) == std::string::npos);
 }
 

@@ -92,14 +92,14 @@ BOOST_AUTO_TEST_CASE(password_order_list_then_detail_then_webinar_then_static) {
                      {webinar("3", "webinar-3")}, detail.fetch());
   BOOST_TEST_REQUIRE(decision.watch.size() == 4u);
   BOOST_TEST(decision.found == 5u);
-  BOOST_TEST(decision.watch[0].host_password.value() == "list-1");  // list beats static
+  BOOST_TEST(decision.watch[0].host_password.reveal() == "list-1");  // list beats static
   BOOST_TEST(d::toLabel(decision.watch[0].source) == std::string("list"));
-  BOOST_TEST(decision.watch[1].host_password.value() == "detail-2");
+  BOOST_TEST(decision.watch[1].host_password.reveal() == "detail-2");
   BOOST_TEST(d::toLabel(decision.watch[1].source) == std::string("detail"));
-  BOOST_TEST(decision.watch[2].host_password.value() == "static-4");
+  BOOST_TEST(decision.watch[2].host_password.reveal() == "static-4");
   BOOST_TEST(d::toLabel(decision.watch[2].source) == std::string("static"));
   BOOST_TEST(decision.watch[3].meeting_id == "3");
-  BOOST_TEST(decision.watch[3].host_password.value() == "webinar-3");
+  BOOST_TEST(decision.watch[3].host_password.reveal() == "webinar-3");
   BOOST_TEST(d::toLabel(decision.watch[3].source) == std::string("webinar"));
   BOOST_TEST(decision.watch[3].webinar);
   const auto* five = skipped(decision, "5");
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(a_static_password_added_later_is_used_without_another_detai
   planner.configure(cfg::DiscoveryConfig{}, {{"7", cfg::Secret("reloaded")}});
   decision = planner.decide(listing, {}, detail.fetch());
   BOOST_TEST_REQUIRE(decision.watch.size() == 1u);
-  BOOST_TEST(decision.watch[0].host_password.value() == "reloaded");
+  BOOST_TEST(decision.watch[0].host_password.reveal() == "reloaded");
   BOOST_TEST(count(decision, d::SkipReason::NoHostPassword) == 0u);
   BOOST_TEST(detail.calls["7"] == 1);
 }
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(duplicates_destroyed_and_ended_occurrences_are_not_watched)
   auto decision =
       planner.decide({meeting("1", "p"), meeting("1", "other"), destroyed}, {}, detail.fetch());
   BOOST_TEST_REQUIRE(decision.watch.size() == 1u);
-  BOOST_TEST(decision.watch[0].host_password.value() == "p");  // the first listing wins
+  BOOST_TEST(decision.watch[0].host_password.reveal() == "p");  // the first listing wins
   BOOST_TEST(decision.found == 1u);
 
   planner.noteEnded({{"1", "uuid-1"}});

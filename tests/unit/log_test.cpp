@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "plugin/log/rate_limiter.h"
-#include "plugin/log/redact.h"
+#include "plugin/log/token_filter.h"
 
 namespace {
 
@@ -41,11 +41,12 @@ struct Captured {
   }
 };
 
-// Registers a secret for the duration of a test, so one failing test cannot leak it into others.
-struct ScopedSecret {
-  std::string secret;
-  explicit ScopedSecret(std::string s) : secret(std::move(s)) { hme::log::registerSecret(secret); }
-  ~ScopedSecret() { hme::log::unregisterSecret(secret); }
+// Registers a secret with the token net for the duration of a test, so one failing test cannot
+// leak it into others.
+struct ScopedToken {
+  hme::Secret secret;
+  explicit ScopedToken(std::string s) : secret(std::move(s)) { hme::log::registerToken(secret); }
+  ~ScopedToken() { hme::log::unregisterToken(secret); }
 };
 
 struct ManualClock {
@@ -255,50 +256,88 @@ BOOST_AUTO_TEST_CASE(limited_lines_carry_the_suppressed_count) {
   BOOST_TEST(c.out == "ts=2026-11-28T03:00:00.123Z level=debug msg=loud\n");
 }
 
-BOOST_AUTO_TEST_CASE(redact_replaces_every_occurrence_longest_first) {
-  using hme::log::redact;
-  BOOST_TEST(redact("pw=hunter22, again hunter22.", {"hunter22"}) ==
-             "pw=<redacted>, again <redacted>.");
-  BOOST_TEST(redact("xabcdefx abcd", {"abcd", "abcdef"}) == "x<redacted>x <redacted>");
-  BOOST_TEST(redact("pin abc", {"abc", ""}) == "pin abc");  // too short to redact
-  // The replacement itself is not scanned again.
-  BOOST_TEST(redact("dact", {"dact"}) == "<redacted>");
-  BOOST_TEST(redact("nothing here", {}) == "nothing here");
+BOOST_AUTO_TEST_CASE(token_set_replaces_only_whole_registered_runs) {
+  hme::log::TokenSet tokens;
+  tokens.add("cnr0123456789abcdef");
+  BOOST_TEST(tokens.size() == 1u);
+  BOOST_TEST(tokens.filter("tok=cnr0123456789abcdef, again cnr0123456789abcdef.") ==
+             "tok=<redacted>, again <redacted>.");
+  // A longer run that contains the token, or a part of it, is another value: left alone.
+  BOOST_TEST(tokens.filter("xcnr0123456789abcdef cnr0123456789abcde") ==
+             "xcnr0123456789abcdef cnr0123456789abcde");
+  BOOST_TEST(!tokens.matches("nothing here"));
+  BOOST_TEST(tokens.filter("") == "");
+
+  // Short secrets (host passwords, words) are never registered, so nothing containing them
+  // changes.
+  for (const char* short_secret : {"964776", "900964776", "meeting", "admin", "info"}) {
+    tokens.add(short_secret);
+  }
+  BOOST_TEST(tokens.size() == 1u);
+  BOOST_TEST(tokens.filter("meeting 900964776 admin info 964776") ==
+             "meeting 900964776 admin info 964776");
+
+  // A token with characters outside the alphabet is covered by its long runs.
+  tokens.add("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig");
+  BOOST_TEST(tokens.size() == 3u);
+  BOOST_TEST(tokens.filter("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig") ==
+             "jwt <redacted>.<redacted>.sig");
 }
 
-BOOST_AUTO_TEST_CASE(registered_secrets_never_reach_a_line) {
-  ScopedSecret password("hunter22");
-  Captured c;
-  c.logger.log(Level::Error, "login hunter22 failed",
-               {{"body", "{\"password\":\"hunter22\"}"}, {"hunter22", "key"}});
-  BOOST_TEST(c.out.find("hunter22") == std::string::npos);
-  BOOST_TEST(c.out.find("msg=\"login <redacted> failed\"") != std::string::npos);
-  BOOST_TEST(hme::log::redact("the hunter22") == "the <redacted>");
+BOOST_AUTO_TEST_CASE(ids_and_words_that_contain_a_password_are_written_whole) {
+  // The runner registers every meeting's password with the net, as it does its tokens; short
+  // ones are ignored, so a meeting ID that contains its password (or a password that contains
+  // the ID) and common-word passwords change nothing.
+  ScopedToken inside("964776");
+  ScopedToken outside("900964776123");
+  ScopedToken word_meeting("meeting");
+  ScopedToken word_admin("admin");
+  ScopedToken word_info("info");
+  for (const Format format : {Format::Logfmt, Format::Json}) {
+    Captured c(format);
+    c.logger.log(
+        Level::Info, "meeting state changed",
+        {{"meeting_id", "900964776"}, {"other", "964776"}, {"admin", "info"}, {"n", 964776}});
+    const std::string expected =
+        format == Format::Logfmt
+            ? "ts=2026-11-28T03:00:00.123Z level=info msg=\"meeting state changed\" "
+              "meeting_id=900964776 other=964776 admin=info n=964776\n"
+            : "{\"ts\":\"2026-11-28T03:00:00.123Z\",\"level\":\"info\",\"msg\":\"meeting state "
+              "changed\",\"meeting_id\":\"900964776\",\"other\":\"964776\",\"admin\":\"info\","
+              "\"n\":964776}\n";
+    BOOST_TEST(c.out == expected);
+  }
 }
 
-BOOST_AUTO_TEST_CASE(registered_secrets_are_redacted_before_json_escaping) {
-  // Escaping would turn this secret into pa\"ss\\word, which a redaction of the finished line
-  // would miss.
-  ScopedSecret password("pa\"ss\\word");
-  ScopedSecret pin("123456");
-  Captured c(Format::Json);
-  c.logger.log(Level::Info, "x", {{"password", "pa\"ss\\word"}, {"pin", 123456}, {"n", 7}});
-  BOOST_TEST(c.out ==
+BOOST_AUTO_TEST_CASE(registered_tokens_never_reach_a_line) {
+  ScopedToken token("cnr5f3e9a0b1c2d3e4f5a6b7c8d");
+  ScopedToken numeric("12345678901234567890");
+  for (const Format format : {Format::Logfmt, Format::Json, Format::Telegraf}) {
+    Captured c(format);
+    c.logger.log(
+        Level::Error, "login cnr5f3e9a0b1c2d3e4f5a6b7c8d failed",
+        {{"body", "{\"token\":\"cnr5f3e9a0b1c2d3e4f5a6b7c8d\"}"}, {"n", 12345678901234567890ULL}});
+    BOOST_TEST(c.out.find("cnr5f3e9a0b1c2d3e4f5a6b7c8d") == std::string::npos, c.out);
+    BOOST_TEST(c.out.find("12345678901234567890") == std::string::npos, c.out);
+    BOOST_TEST(c.out.find("login <redacted> failed") != std::string::npos, c.out);
+  }
+  // A number that was a token is no number any more: JSON gets a string.
+  Captured json(Format::Json);
+  json.logger.log(Level::Info, "x", {{"n", 12345678901234567890ULL}, {"m", 7}});
+  BOOST_TEST(json.out ==
              "{\"ts\":\"2026-11-28T03:00:00.123Z\",\"level\":\"info\",\"msg\":\"x\","
-             "\"password\":\"<redacted>\",\"pin\":\"<redacted>\",\"n\":7}\n");
+             "\"n\":\"<redacted>\",\"m\":7}\n");
 }
 
-BOOST_AUTO_TEST_CASE(secret_registrations_are_counted) {
-  const std::string secret = "s3cr3t-token";
-  hme::log::registerSecret(secret);
-  hme::log::registerSecret(secret);
-  hme::log::unregisterSecret(secret);
-  BOOST_TEST(hme::log::redact(secret) == "<redacted>");
-  hme::log::unregisterSecret(secret);
-  BOOST_TEST(hme::log::redact(secret) == secret);
-  hme::log::unregisterSecret(secret);  // unknown: ignored
-  hme::log::registerSecret("abc");     // too short: ignored
-  BOOST_TEST(hme::log::redact("abc") == "abc");
+BOOST_AUTO_TEST_CASE(token_registrations_are_counted) {
+  const hme::Secret token("s3cr3t-token-0123456789");
+  hme::log::registerToken(token);
+  hme::log::registerToken(token);
+  hme::log::unregisterToken(token);
+  BOOST_TEST(hme::log::withoutTokens(token.reveal()) == "<redacted>");
+  hme::log::unregisterToken(token);
+  BOOST_TEST(hme::log::withoutTokens(token.reveal()) == token.reveal());
+  hme::log::unregisterToken(token);  // unknown: ignored
 }
 
 BOOST_AUTO_TEST_SUITE_END()

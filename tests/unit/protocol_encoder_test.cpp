@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(subscribe_frame_double_encodes_data) {
                                        "NetConditionNotify"};
   const std::string token = "cnr0123456789abcdef0123456789abcdef0123456789abcdef";
   const std::string sequence = hme::protocol::makeSequence(1702459164879);
-  const std::string frame = hme::protocol::encodeSubscribe(types, token, sequence, "988712345");
+  const std::string frame =
+      hme::protocol::encodeSubscribe(types, hme::Secret(token), sequence, "988712345");
 
   const Object::Ptr outer = parseObject(frame);
   BOOST_TEST(outer->size() == 3u);
@@ -83,8 +84,8 @@ BOOST_AUTO_TEST_CASE(subscribe_token_base64_has_no_line_breaks) {
     token += "cnr" + std::to_string(i * 7919);
   }
   BOOST_TEST_REQUIRE(token.size() > 100u);  // longer than Poco's default 72-column lines
-  const Object::Ptr outer =
-      parseObject(hme::protocol::encodeSubscribe({"ParticipantsNotify"}, token, "1", ""));
+  const Object::Ptr outer = parseObject(
+      hme::protocol::encodeSubscribe({"ParticipantsNotify"}, hme::Secret(token), "1", ""));
   const Object::Ptr data = parseObject(outer->getValue<std::string>("data"));
   const std::string conf_token = data->getValue<std::string>("confToken");
   BOOST_TEST_REQUIRE(conf_token.rfind("Basic ", 0) == 0u);
@@ -96,8 +97,8 @@ BOOST_AUTO_TEST_CASE(subscribe_token_base64_has_no_line_breaks) {
 
 BOOST_AUTO_TEST_CASE(subscribe_frame_escapes_strings) {
   const std::string odd = "a\"b\\c/d\n";
-  const Object::Ptr outer = parseObject(
-      hme::protocol::encodeSubscribe({odd}, "t", "000000000000000000000000000001", odd));
+  const Object::Ptr outer = parseObject(hme::protocol::encodeSubscribe(
+      {odd}, hme::Secret("t"), "000000000000000000000000000001", odd));
   const Object::Ptr data = parseObject(outer->getValue<std::string>("data"));
   BOOST_TEST(data->getArray("subscribeType")->getElement<std::string>(0) == odd);
   BOOST_TEST(data->getValue<std::string>("conferenceID") == odd);

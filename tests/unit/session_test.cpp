@@ -139,7 +139,7 @@ protocol::Decoded rejection(metrics::RejectReason reason) {
 
 sess::ControlTokenResult grant(std::string token = kToken,
                                std::chrono::milliseconds lifetime = 30min) {
-  return sess::ControlTokenGrant{std::move(token), kWsUrl, lifetime};
+  return sess::ControlTokenGrant{hme::Secret(std::move(token)), kWsUrl, lifetime};
 }
 
 sess::RequestFailure failure(sess::FailureKind kind, std::string detail) {
@@ -180,7 +180,7 @@ struct Harness {
   }
   /// Answers the connect chain from a FetchWsToken on, up to and including the Subscribe reply.
   Commands connect(std::string ws_token = "cnr-ws") {
-    Commands out = s.onWsToken(now, sess::WsTokenGrant{std::move(ws_token)});
+    Commands out = s.onWsToken(now, sess::WsTokenGrant{hme::Secret(std::move(ws_token))});
     append(out, s.onConnected(now));
     append(out, s.onFrame(now, subscribeReply(0)));
     return out;
@@ -237,18 +237,18 @@ BOOST_AUTO_TEST_CASE(happy_path_emits_the_documented_command_sequence) {
 
   const Commands after_token = h.s.onControlToken(h.now, grant());
   BOOST_TEST(describe(after_token) == "FetchWsToken");
-  BOOST_TEST(commandsOf<sess::FetchWsToken>(after_token)[0].control_token == kToken);
+  BOOST_TEST(commandsOf<sess::FetchWsToken>(after_token)[0].control_token.reveal() == kToken);
 
-  const Commands after_ws = h.s.onWsToken(h.now, sess::WsTokenGrant{"cnr-ws-1"});
+  const Commands after_ws = h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("cnr-ws-1")});
   BOOST_TEST(describe(after_ws) == "Connect");
   const auto connect = commandsOf<sess::Connect>(after_ws)[0];
   BOOST_TEST(connect.ws_url == kWsUrl);
-  BOOST_TEST(connect.ws_token == "cnr-ws-1");
+  BOOST_TEST(connect.ws_token.reveal() == "cnr-ws-1");
 
   const Commands after_connect = h.s.onConnected(h.now);
   BOOST_TEST(describe(after_connect) == "SendSubscribe");
   const auto subscribe = commandsOf<sess::SendSubscribe>(after_connect)[0];
-  BOOST_TEST(subscribe.control_token == kToken);
+  BOOST_TEST(subscribe.control_token.reveal() == kToken);
   BOOST_TEST(subscribe.types == defaultOptions().subscribe_types);
   BOOST_TEST(subscribe.sequence == "000000000000000001702459164879");
 
@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(tokens_come_in_order_and_every_connect_gets_a_fresh_ws_toke
                                              "Connect",           "FetchWsToken", "Connect"};
   BOOST_TEST(order == expected, boost::test_tools::per_element());
   const auto connects = commandsOf<sess::Connect>(trace);
-  BOOST_TEST(connects.back().ws_token == "cnr-ws-2");
+  BOOST_TEST(connects.back().ws_token.reveal() == "cnr-ws-2");
   BOOST_TEST(reportsOf<metrics::Disconnected>(trace).size() == 3u);
   BOOST_TEST(reportsOf<metrics::Subscribed>(trace).size() == 4u);
 }
@@ -418,7 +418,7 @@ BOOST_AUTO_TEST_CASE(backoff_grows_with_full_jitter_and_stays_within_the_cap) {
     std::vector<std::chrono::milliseconds> delays;
     // 20 attempts stay well inside the token's 25 minutes before refresh.
     for (unsigned attempt = 0; attempt < 20; ++attempt) {
-      h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+      h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
       const Commands failed = h.s.onConnectFailed(h.now, "TLS handshake failed");
       BOOST_TEST(describe(failed) == "ConnectFailed(handshake) State(backoff)");
       const auto delay =
@@ -480,7 +480,7 @@ BOOST_AUTO_TEST_CASE(control_token_is_refreshed_before_expiry_without_dropping_t
   const Commands due = h.step(1ms);
   const auto fetch = commandsOf<sess::FetchControlToken>(due);
   BOOST_REQUIRE(fetch.size() == 1u);
-  BOOST_TEST(fetch[0].current_token.value_or("") == kToken);
+  BOOST_TEST(fetch[0].current_token.value_or(hme::Secret()).reveal() == kToken);
   BOOST_TEST(describe(h.s.onControlToken(h.now, grant("cnr-second"))) == "TokenRefreshed");
   BOOST_TEST((h.s.state() == SessionState::Subscribed));
   // The next refresh is due 25 minutes after this one, not before.
@@ -492,7 +492,7 @@ BOOST_AUTO_TEST_CASE(control_token_is_refreshed_before_expiry_without_dropping_t
   // A reconnect uses the refreshed token.
   h.s.onClosed(h.now, serverClose());
   const Commands retry = h.toDeadline();
-  BOOST_TEST(commandsOf<sess::FetchWsToken>(retry).at(0).control_token == "cnr-third");
+  BOOST_TEST(commandsOf<sess::FetchWsToken>(retry).at(0).control_token.reveal() == "cnr-third");
 }
 
 BOOST_AUTO_TEST_CASE(short_lived_token_is_refreshed_at_half_its_lifetime) {
@@ -503,7 +503,7 @@ BOOST_AUTO_TEST_CASE(short_lived_token_is_refreshed_at_half_its_lifetime) {
   BOOST_TEST(commandsOf<sess::FetchControlToken>(h.liveFor(3min - 1ms)).empty());
   const auto fetch = commandsOf<sess::FetchControlToken>(h.step(1ms));
   BOOST_REQUIRE(fetch.size() == 1u);
-  BOOST_TEST(fetch[0].current_token.value_or("") == kToken);
+  BOOST_TEST(fetch[0].current_token.value_or(hme::Secret()).reveal() == kToken);
 }
 
 BOOST_AUTO_TEST_CASE(tiny_token_lifetime_refreshes_before_expiry_but_not_in_a_loop) {
@@ -606,7 +606,7 @@ BOOST_AUTO_TEST_CASE(subscribe_failure_closes_and_backs_off) {
   Harness h;
   h.start();
   h.s.onControlToken(h.now, grant());
-  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   h.s.onConnected(h.now);
   const Commands refused = h.s.onFrame(h.now, subscribeReply(5, "AUTH\x01 FAILED "));
   BOOST_TEST(describe(refused) ==
@@ -619,7 +619,7 @@ BOOST_AUTO_TEST_CASE(missing_subscribe_reply_times_out) {
   Harness h;
   h.start();
   h.s.onControlToken(h.now, grant());
-  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   h.s.onConnected(h.now);
   BOOST_TEST(describe(h.advance(89s)) == "");
   BOOST_TEST(describe(h.advance(1s)) == "CloseConnection ConnectFailed(subscribe) State(backoff)");
@@ -629,7 +629,7 @@ BOOST_AUTO_TEST_CASE(handshake_failure_is_a_connect_failure) {
   Harness h;
   h.start();
   h.s.onControlToken(h.now, grant());
-  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   const Commands failed = h.s.onConnectFailed(h.now, "HTTP 403 at upgrade");
   BOOST_TEST(describe(failed) == "ConnectFailed(handshake) State(backoff)");
   BOOST_TEST(h.s.status(h.now).last_error == "handshake: HTTP 403 at upgrade");
@@ -639,7 +639,7 @@ BOOST_AUTO_TEST_CASE(close_before_subscribe_reply_is_a_subscribe_failure) {
   Harness h;
   h.start();
   h.s.onControlToken(h.now, grant());
-  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   h.s.onConnected(h.now);
   BOOST_TEST(describe(h.s.onClosed(h.now, serverClose())) ==
              "ConnectFailed(subscribe) State(backoff)");
@@ -735,13 +735,14 @@ BOOST_AUTO_TEST_CASE(inputs_out_of_phase_are_ignored) {
   BOOST_TEST(h.s.onConnected(h.now).empty());  // before start
   h.start();
   BOOST_TEST(h.s.start(h.now, {}).empty());  // only once
-  BOOST_TEST(h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"}).empty());
+  BOOST_TEST(h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")}).empty());
   BOOST_TEST(h.s.onFrame(h.now, subscribeReply(0)).empty());
   BOOST_TEST(h.s.onConnectFailed(h.now, "x").empty());
   BOOST_TEST(!h.s.nextDeadline().has_value());  // waiting for the token answer only
   // A grant without a token is a server error, not a crash or a connect.
-  BOOST_TEST(describe(h.s.onControlToken(h.now, sess::ControlTokenGrant{"", kWsUrl, 30min})) ==
-             "ConnectFailed(control_token) State(backoff)");
+  BOOST_TEST(
+      describe(h.s.onControlToken(h.now, sess::ControlTokenGrant{hme::Secret(), kWsUrl, 30min})) ==
+      "ConnectFailed(control_token) State(backoff)");
   BOOST_TEST(h.s.onControlToken(h.now, grant()).empty());  // nothing was asked for
 }
 
