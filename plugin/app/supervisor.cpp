@@ -62,8 +62,7 @@ PreparedMeetings Supervisor::prepare(const config::Config& config) const {
     // OpenSSL refuses fails the reload instead of every later connect.
     const auto push_tls = runnerSettings(config).websocket.tls;
     if (!push_tls.insecure_skip_verify && push_tls.ca_file != config.api.ca_file) {
-      transport::makeClientContext(push_tls, push_tls.server_name.empty() ? "localhost"
-                                                                          : push_tls.server_name);
+      transport::checkTrustSettings(push_tls);
     }
   }
   prepared.config = config;

@@ -123,18 +123,17 @@ Failure explainCertificateRejection(Failure failure, std::string_view checked_na
   const std::optional<CertificateRejection> rejection = lastCertificateRejection();
   if (!rejection) return failure;
   if (!rejection->name_mismatch) {
-    failure.detail = scrub("certificate verify failed: " + rejection->reason, {});
+    failure.detail = scrub("certificate verify failed: " + rejection->reason);
     return failure;
   }
   // The hint comes first so that truncating the detail can never cut it off.
   std::string names;
   for (const std::string& name : rejection->names) {
-    names += (names.empty() ? "" : ", ") + scrub(name, {}, kMaxShownNameChars);
+    names += (names.empty() ? "" : ", ") + scrub(name, kMaxShownNameChars);
   }
   if (names.empty()) names = "no host name";
   failure.detail = scrub(std::string(name_fix) + " (the certificate names " + names + ", not " +
-                             std::string(checked_name) + ")",
-                         {});
+                         std::string(checked_name) + ")");
   return failure;
 }
 

@@ -32,7 +32,7 @@ using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
-std::string printable(std::string_view text) { return detail::scrub(text, {}, kMaxText); }
+std::string printable(std::string_view text) { return detail::scrub(text, kMaxText); }
 
 template <typename Print>
 std::string printToString(Print print) {

@@ -237,4 +237,8 @@ Poco::AutoPtr<Poco::Net::Context> sharedClientContext(const TlsOptions& options,
   return context;
 }
 
+void checkTrustSettings(const TlsOptions& options) {
+  makeClientContext(options, options.server_name.empty() ? "localhost" : options.server_name);
+}
+
 }  // namespace hme::transport

@@ -66,6 +66,11 @@ void clearCertificateRejection() noexcept;
 /// per thread, and Poco runs a client handshake on the thread that connects.
 std::optional<CertificateRejection> lastCertificateRejection();
 
+/// Loads the trust settings of `options` as a connection would (the system store plus
+/// `ca_file`), without connecting, so that a caller can refuse settings before it uses them.
+/// Thread-safe. Throws like `makeClientContext`.
+void checkTrustSettings(const TlsOptions& options);
+
 /// How a shared context is used (decides the options set on it once, when it is built).
 enum class ContextUse {
   /// HTTPS requests: exactly `makeClientContext`.

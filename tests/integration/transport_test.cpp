@@ -813,7 +813,8 @@ BOOST_AUTO_TEST_CASE(ws_name_mismatch_on_an_ip_host_names_the_server_name_settin
   // wsURL is a raw IP address.
   Mailbox mailbox;
   TestServer server(wsHandler(mailbox, [](WebSocket&) {}), "wronghost");
-  auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, wsOptions());
+  auto result =
+      WsConnection::open(server.url("wss"), kMeetingId, hme::Secret(kWsToken), wsOptions());
   BOOST_REQUIRE(!result.ok());
   const Failure& failure = result.failure();
   requireSecretFree(failure);
@@ -830,7 +831,7 @@ BOOST_AUTO_TEST_CASE(ws_server_name_verifies_and_sends_sni_while_connecting_to_t
   TestServer server(wsHandler(mailbox, [](WebSocket& ws) { sendText(ws, "hello"); }), "wronghost");
   WsOptions options = wsOptions();
   options.tls.server_name = "wrong.example";
-  auto result = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  auto result = WsConnection::open(server.url("wss"), kMeetingId, hme::Secret(kWsToken), options);
   BOOST_REQUIRE_MESSAGE(result.ok(), describe(result));
   WsConnection connection = std::move(result).value();
   BOOST_TEST(expect<WsText>(connection.receive(kWait)).text == "hello");
@@ -840,7 +841,7 @@ BOOST_AUTO_TEST_CASE(ws_server_name_verifies_and_sends_sni_while_connecting_to_t
 
   // A server_name the certificate does not hold is refused, and the detail says so.
   options.tls.server_name = "push.other.example";
-  auto refused = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  auto refused = WsConnection::open(server.url("wss"), kMeetingId, hme::Secret(kWsToken), options);
   BOOST_REQUIRE(!refused.ok());
   BOOST_TEST(refused.failure().error == TransportError::Tls);
   BOOST_TEST(refused.failure().detail.find("api.websocket_tls.server_name must be a name") !=
@@ -853,7 +854,8 @@ BOOST_AUTO_TEST_CASE(ws_server_name_verifies_and_sends_sni_while_connecting_to_t
   // OpenSSL's reason.
   TestServer untrusted(wsHandler(mailbox, [](WebSocket&) {}), "untrusted-server");
   options.tls.server_name = "localhost";
-  auto untrusted_result = WsConnection::open(untrusted.url("wss"), kMeetingId, kWsToken, options);
+  auto untrusted_result =
+      WsConnection::open(untrusted.url("wss"), kMeetingId, hme::Secret(kWsToken), options);
   BOOST_REQUIRE(!untrusted_result.ok());
   BOOST_TEST(untrusted_result.failure().error == TransportError::Tls);
   BOOST_TEST(untrusted_result.failure().detail ==
@@ -905,7 +907,7 @@ BOOST_AUTO_TEST_CASE(trickled_rest_body_times_out_at_the_overall_deadline) {
     respondJson(response, 200, tokenBody(1));
   });
   RestClient client(fast.url(), trusted(), kCallTimeout);
-  auto result = client.getControlToken(kMeetingId, kPassword, "");
+  auto result = client.getControlToken(kMeetingId, hme::Secret(kPassword), hme::Secret());
   BOOST_TEST(result.ok(), describe(result));
 }
 
