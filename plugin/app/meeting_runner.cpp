@@ -232,6 +232,8 @@ session::Commands MeetingRunner::perform(session::Command& command) {
                                                subscribe->sequence, meeting_id));
   } else if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
     next = sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
+  } else if (const auto* ping = std::get_if<session::SendPing>(&command)) {
+    next = sendPing(ping->payload);
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
     if (connection_) connection_->close();
     connection_.reset();
@@ -242,6 +244,15 @@ session::Commands MeetingRunner::perform(session::Command& command) {
 session::Commands MeetingRunner::sendFrame(const std::string& text) {
   if (!connection_) return {};
   const auto sent = connection_->send(text);
+  if (sent.ok()) return {};
+  connection_.reset();
+  return session_.onClosed(
+      Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
+}
+
+session::Commands MeetingRunner::sendPing(const std::string& payload) {
+  if (!connection_) return {};
+  const auto sent = connection_->sendPing(payload);
   if (sent.ok()) return {};
   connection_.reset();
   return session_.onClosed(
@@ -283,6 +294,17 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
                   {"reason", metrics::toLabel(metrics::RejectReason::BinaryFrame)},
                   {"bytes", binary->bytes}});
     return session_.onFrame(now, std::move(decoded));
+  }
+  if (const auto* pong = std::get_if<transport::WsPong>(&event)) {
+    return session_.onPong(now, pong->payload);
+  }
+  if (const auto* incomplete = std::get_if<transport::WsIncompleteMessage>(&event)) {
+    connection_.reset();
+    return session_.onClosed(
+        now, {session::CloseCause::IncompleteMessage, std::nullopt,
+              "fragmented message unfinished after " +
+                  std::to_string(settings_.websocket.message_timeout.count()) + " ms (" +
+                  std::to_string(incomplete->bytes_received) + " bytes received)"});
   }
   if (std::holds_alternative<transport::WsTimeout>(event)) {
     // A deadline or a wake-up (receive does not say which): an empty eventfd costs one read.

@@ -70,6 +70,8 @@ class MeetingRunner {
   void drainWake() noexcept;
   /// Sends one frame; a failed send ends the connection and tells the session.
   session::Commands sendFrame(const std::string& text);
+  /// Sends a WebSocket PING; a failed send ends the connection and tells the session.
+  session::Commands sendPing(const std::string& payload);
   void rememberSecret(std::string& slot, const std::string& secret);
   void publishStatus();
 
