@@ -3,9 +3,15 @@
 // is never finished, a refused Subscribe, a server that says nothing at all. Short intervals
 // (heartbeat 1 s, heartbeat_timeout 2 s, api.timeout 3 s: testExporterConfig).
 
+#include <signal.h>
+#include <stdlib.h>
+
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +23,7 @@ using namespace hme::testing;
 using namespace std::chrono_literals;
 using hme::simulator::RestCall;
 using SteadyClock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 const std::string kA = "930000001";
 const std::string kB = "930000002";
@@ -58,6 +65,32 @@ std::string callPattern(const ExporterHarness& h, const std::string& meeting_id)
     pattern += call.accepted ? kind : static_cast<char>(kind - 'A' + 'a');
   }
   return pattern;
+}
+
+/// A temporary folder, removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "hme-liveness-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  fs::path file(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+void writeFile(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
 }  // namespace
@@ -200,6 +233,43 @@ BOOST_AUTO_TEST_CASE(stop_and_reload_finish_promptly_during_a_stalled_fragment) 
   BOOST_TEST_MESSAGE("stop took " << stop_seconds << " s");
   BOOST_TEST(stop_seconds < 2.0);
   BOOST_TEST(h.waitFor([&] { return h.simulator().observations(kA).connections_open == 0; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_ends_the_binary_promptly_during_a_stalled_fragment) {
+  auto options = testSimulatorOptions();
+  options.profile.stalled_fragment = true;
+  options.profile.stall_ping_interval = 100ms;
+  hme::simulator::Simulator sim(options);
+  const auto meeting = testMeetingSpec(kA);
+  sim.addMeeting(meeting);
+  sim.start();
+  TempDir dir;
+  const fs::path password = dir.file("password");
+  writeFile(password, meeting.host_password + "\n");
+  const fs::path config = dir.file("exporter.yml");
+  writeFile(config, "api:\n  url: " + sim.apiUrl() + "\n  ca_file: " + pkiFile("ca.pem") +
+                        "\n  timeout: 3s\nsession:\n  heartbeat_interval: 30s\n"
+                        "  heartbeat_timeout: 60s\nmeetings:\n  - id: \"" +
+                        kA + "\"\n    host_password_file: " + password.string() + "\n");
+  ChildProcess child(HME_EXPORTER_BINARY,
+                     {"--config.file=" + config.string(), "--web.listen-address=127.0.0.1:0"});
+  // The session is inside the unfinished message, answering the server's PINGs.
+  BOOST_REQUIRE_MESSAGE(sim.waitFor(
+                            [&] {
+                              const auto observed = sim.observations(kA);
+                              return observed.fragments_stalled >= 1 &&
+                                     observed.pongs_received >= 3;
+                            },
+                            10s),
+                        child.output());
+  const auto start = SteadyClock::now();
+  child.signal(SIGTERM);
+  const auto code = child.waitExit(10s);
+  const double stop_seconds = secondsSince(start);
+  BOOST_TEST_MESSAGE("SIGTERM to exit: " << stop_seconds << " s");
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "the exporter did not stop within 10 s of SIGTERM");
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(stop_seconds < 2.0);
 }
 
 BOOST_AUTO_TEST_CASE(refused_subscribe_fails_at_subscribe_and_fetches_a_fresh_control_token) {
