@@ -8,8 +8,8 @@
 /// Runner contract:
 ///  - Every `FetchControlToken`, `FetchWsToken` and `Connect` is answered by exactly one
 ///    `onControlToken`, `onWsToken`, `onConnected`/`onConnectFailed` respectively.
-///  - `onFrame`/`onClosed` describe the connection opened by the last `Connect`. After executing
-///    `CloseConnection` the runner delivers nothing more from that connection.
+///  - `onFrame`/`onPong`/`onClosed` describe the connection opened by the last `Connect`. After
+///    executing `CloseConnection` the runner delivers nothing more from that connection.
 ///  - The runner calls `onTick(now)` no later than `nextDeadline()` (calling it early or often is
 ///    harmless) and re-reads `nextDeadline()` after every input.
 ///  - Inputs that do not fit the current phase (stale results, frames after a close, anything
