@@ -111,6 +111,10 @@ void MeetingRunner::requestStop() {
   // it. An eventfd counter only overflows after 2^64 - 2 writes; EAGAIN cannot happen here.
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof one);
+  // Inside a frame the peer never finishes, the thread is blocked in a TLS read that polls
+  // nothing: only ending the socket's read side reaches it.
+  std::lock_guard<std::mutex> lock(connection_mutex_);
+  if (connection_) connection_->interruptReceive();
 }
 
 void MeetingRunner::drainWake() noexcept {
@@ -156,8 +160,18 @@ void MeetingRunner::run() {
     execute(session_.onTick(Clock::now()));
   }
   execute(session_.stop());
-  if (connection_) connection_->close();
-  connection_.reset();
+  replaceConnection(nullptr, true);
+}
+
+void MeetingRunner::replaceConnection(std::unique_ptr<transport::WsConnection> next,
+                                      bool close_old) {
+  std::unique_ptr<transport::WsConnection> old;
+  {
+    std::lock_guard<std::mutex> lock(connection_mutex_);
+    old = std::move(connection_);
+    connection_ = std::move(next);
+  }
+  if (old && close_old) old->close();
 }
 
 void MeetingRunner::execute(session::Commands commands) {
@@ -222,7 +236,7 @@ session::Commands MeetingRunner::perform(session::Command& command) {
     auto result = transport::WsConnection::open(connect->ws_url, meeting_id, connect->ws_token,
                                                 settings_.websocket);
     if (result.ok()) {
-      connection_ = std::make_unique<transport::WsConnection>(std::move(result).value());
+      replaceConnection(std::make_unique<transport::WsConnection>(std::move(result).value()), true);
       next = session_.onConnected(Clock::now());
     } else {
       next = session_.onConnectFailed(Clock::now(), describeFailure(result.failure()));
@@ -235,8 +249,7 @@ session::Commands MeetingRunner::perform(session::Command& command) {
   } else if (const auto* ping = std::get_if<session::SendPing>(&command)) {
     next = sendPing(ping->payload);
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
-    if (connection_) connection_->close();
-    connection_.reset();
+    replaceConnection(nullptr, true);
   }
   return next;
 }
@@ -245,7 +258,7 @@ session::Commands MeetingRunner::sendFrame(const std::string& text) {
   if (!connection_) return {};
   const auto sent = connection_->send(text);
   if (sent.ok()) return {};
-  connection_.reset();
+  replaceConnection(nullptr, false);
   return session_.onClosed(
       Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
 }
@@ -254,7 +267,7 @@ session::Commands MeetingRunner::sendPing(const std::string& payload) {
   if (!connection_) return {};
   const auto sent = connection_->sendPing(payload);
   if (sent.ok()) return {};
-  connection_.reset();
+  replaceConnection(nullptr, false);
   return session_.onClosed(
       Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
 }
@@ -299,7 +312,7 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     return session_.onPong(now, pong->payload);
   }
   if (const auto* incomplete = std::get_if<transport::WsIncompleteMessage>(&event)) {
-    connection_.reset();
+    replaceConnection(nullptr, false);
     return session_.onClosed(
         now, {session::CloseCause::IncompleteMessage, std::nullopt,
               "fragmented message unfinished after " +
@@ -312,13 +325,13 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
     return {};
   }
   if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {
-    connection_.reset();
+    replaceConnection(nullptr, false);
     return session_.onClosed(now, {session::CloseCause::ServerClosed, closed->code,
                                    "close " + std::to_string(closed->code) +
                                        (closed->reason.empty() ? "" : " " + closed->reason)});
   }
   const auto& failure = std::get<transport::Failure>(event);
-  connection_.reset();
+  replaceConnection(nullptr, false);
   const auto cause = failure.error == transport::TransportError::TooLarge
                          ? session::CloseCause::FrameTooLarge
                          : session::CloseCause::Error;

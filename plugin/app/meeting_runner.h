@@ -29,7 +29,8 @@ struct RunnerSettings {
 /// any thread. The socket is used by the runner's thread only (OpenSSL forbids concurrent reads
 /// and writes on one TLS socket), so heartbeats are sent between receives. The thread sleeps
 /// until the session's next deadline; requestStop wakes it through an eventfd that the receive
-/// wait polls together with the socket (one extra descriptor per runner).
+/// wait polls together with the socket (one extra descriptor per runner), and shuts the read side
+/// of a connection down for a read stuck inside a frame (one more descriptor per connection).
 class MeetingRunner {
  public:
   /// `rest` and `store` are shared with other runners; `seed` seeds the backoff jitter.
@@ -80,9 +81,16 @@ class MeetingRunner {
   RunnerSettings settings_;
   std::shared_ptr<metrics::MeetingStore> store_;
 
-  session::Session session_;                             // runner thread only
-  std::unique_ptr<transport::WsConnection> connection_;  // runner thread only
-  std::string control_token_secret_;                     // registered for log redaction
+  session::Session session_;  // runner thread only
+  /// Replaces connection_ (runner thread only) under connection_mutex_; the old connection is
+  /// closed gracefully if `close_old`, and destroyed after the lock is released.
+  void replaceConnection(std::unique_ptr<transport::WsConnection> next, bool close_old);
+
+  // Used and replaced by the runner thread only; requestStop reads it under connection_mutex_
+  // to interrupt a read the wake-up descriptor cannot reach (inside a stalled frame).
+  std::unique_ptr<transport::WsConnection> connection_;
+  std::mutex connection_mutex_;
+  std::string control_token_secret_;  // registered for log redaction
   std::string ws_token_secret_;
 
   mutable std::mutex status_mutex_;  // guards status_

@@ -10,7 +10,10 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,6 +47,17 @@ struct WsConnection::Impl {
   std::size_t max_bytes = 0;
   std::chrono::milliseconds message_timeout{0};
   bool usable = true;
+  // A duplicate of the socket descriptor for interruptReceive(): it stays open until the
+  // connection is destroyed, so another thread never shuts down a descriptor number that
+  // discard() released and the process reused.
+  int interrupt_fd = -1;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (interrupt_fd >= 0) ::close(interrupt_fd);
+  }
 
   // A fragmented message outlives the receive() call that saw its first fragment, so a caller
   // with a short deadline (heartbeats due) never loses what has arrived so far.
@@ -257,6 +271,12 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
     impl->max_bytes = std::clamp<std::size_t>(options.max_frame_bytes, 1, INT_MAX);
     impl->message_timeout = std::max(options.message_timeout, std::chrono::milliseconds(1));
     impl->socket->setMaxPayloadSize(static_cast<int>(impl->max_bytes));
+    impl->interrupt_fd = ::fcntl(impl->socket->impl()->sockfd(), F_DUPFD_CLOEXEC, 0);
+    if (impl->interrupt_fd < 0) {
+      return makeFailure(TransportError::Io,
+                         std::string("cannot duplicate the socket: ") + std::strerror(errno),
+                         secrets);
+    }
     impl->socket->setReceiveTimeout(detail::tlsReceiveTimeout(options.timeout));
     impl->socket->setSendTimeout(detail::toTimespan(options.timeout));
     return WsConnection(std::move(impl));
@@ -329,6 +349,10 @@ WsEvent WsConnection::receive(std::chrono::milliseconds timeout, int wake_fd) {
     if (failure.error == TransportError::Closed) return WsClosed{kCloseAbnormal, failure.detail};
     return failure;
   }
+}
+
+void WsConnection::interruptReceive() noexcept {
+  if (impl_ && impl_->interrupt_fd >= 0) ::shutdown(impl_->interrupt_fd, SHUT_RD);
 }
 
 void WsConnection::close() noexcept {

@@ -70,7 +70,8 @@ struct WsOptions {
 /// One client WebSocket over TLS (Poco WebSocket over HTTPSClientSession).
 ///
 /// Not thread-safe: one thread at a time uses a connection; never send() on one thread while
-/// another is in receive() — OpenSSL forbids concurrent reads and writes on one TLS socket.
+/// another is in receive() — OpenSSL forbids concurrent reads and writes on one TLS socket. The
+/// one exception is interruptReceive(), made for another thread.
 /// Movable, not copyable. No method throws. The process must ignore SIGPIPE (OpenSSL writes with
 /// plain send(); sending to a connection the peer has reset would otherwise kill it).
 class WsConnection {
@@ -119,6 +120,14 @@ class WsConnection {
   /// once (unless OpenSSL already holds received bytes, which are then read first). Socket data
   /// is never consumed by a wake-up.
   WsEvent receive(std::chrono::milliseconds timeout, int wake_fd);
+
+  /// Ends a receive() in progress on another thread promptly, even one blocked inside a frame
+  /// the peer never finishes (where `wake_fd` cannot reach it): shuts the socket's read side
+  /// down, so the blocked read sees end of stream. Sending still works (close() still sends its
+  /// close frame). The only method that may be called while another thread uses the connection;
+  /// the caller must keep the connection alive during the call. Uses a duplicate of the socket
+  /// descriptor, held for the connection's lifetime, so it never touches a reused descriptor.
+  void interruptReceive() noexcept;
 
   /// Sends a close frame (1000, best effort within the send timeout) and shuts the TLS
   /// connection down. Idempotent.

@@ -3,6 +3,7 @@
 
 #include <Poco/Net/AcceptCertificateHandler.h>
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/WebSocket.h>
@@ -823,6 +824,50 @@ BOOST_AUTO_TEST_CASE(ws_wake_fd_interrupts_a_message_in_progress) {
   BOOST_TEST(elapsed_ms < 2000);
   BOOST_TEST(ws.usable());
   ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_interrupt_receive_ends_a_read_stuck_inside_a_frame) {
+  Mailbox mailbox;
+  TestServer server([&mailbox](HTTPServerRequest& request, HTTPServerResponse& response) {
+    try {
+      // The TLS socket itself, taken before the upgrade detaches it from the request, so the
+      // script can write raw WebSocket bytes: the header of a 100-byte text frame and only 10
+      // bytes of its payload. Then it holds the connection until the client goes.
+      Poco::Net::StreamSocket raw =
+          static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
+      WebSocket ws(request, response);
+      ws.setReceiveTimeout(Poco::Timespan(15, 0));
+      const char half_frame[] = {'\x81', 100, 'h', 'a', 'l', 'f', ' ', 'f', 'r', 'a', 'm', 'e'};
+      raw.sendBytes(half_frame, sizeof half_frame);
+      mailbox.post("half frame sent");
+      nextFrame(ws);
+    } catch (const std::exception& e) {
+      mailbox.post(std::string("server ended: ") + e.what());
+    }
+  });
+  // Each read may wait the whole 10 s transport timeout: the wake descriptor cannot reach a read
+  // inside a frame, only interruptReceive can.
+  WsOptions options = wsOptions();
+  options.timeout = 10s;
+  auto opened = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE(opened.ok());
+  WsConnection ws = std::move(opened).value();
+  BOOST_REQUIRE(mailbox.take(kWait).value_or("none") == "half frame sent");
+  const WakeFd wake;
+  std::thread interrupter([&ws, &wake] {
+    std::this_thread::sleep_for(500ms);
+    wake.signal();
+    ws.interruptReceive();
+  });
+  const auto start = Clock::now();
+  const WsEvent event = ws.receive(30s, wake.fd());
+  const long elapsed_ms = millisecondsSince(start);
+  interrupter.join();
+  BOOST_TEST(!std::holds_alternative<WsTimeout>(event));
+  BOOST_TEST(!std::holds_alternative<WsText>(event));
+  BOOST_TEST(elapsed_ms >= 450);
+  BOOST_TEST(elapsed_ms < 3000);
+  BOOST_TEST(!ws.usable());
 }
 
 BOOST_AUTO_TEST_CASE(shared_contexts_follow_a_ca_file_rotated_in_place) {
