@@ -96,17 +96,20 @@ const FamilySpec kFamilies[kFamilyCount] = {
   {"huawei_meeting_exporter_config_last_reload_success_timestamp_seconds", kGauge,
    "Unix time of the last successful configuration (re)load."},
   {"huawei_meeting_up", kGauge,
-   "1 while the meeting event push is subscribed and heartbeats are answered, else 0."},
+   "1 while the meeting event push is subscribed and alive (a frame, HeartBeat echo or PONG "
+   "within heartbeat_timeout), else 0."},
   {"huawei_meeting_connects_total", kCounter,
    "Successful subscriptions to the meeting event push (Subscribe answered with returnCode 0)."},
   {"huawei_meeting_connect_failures_total", kCounter,
    "Failed connect attempts by stage: control token, WebSocket token, handshake, Subscribe."},
   {"huawei_meeting_disconnects_total", kCounter,
-   "Established event push connections that went away, by reason."},
+   "Established event push connections that went away, by reason (incomplete_message: a "
+   "fragmented message not completed within heartbeat_timeout)."},
   {"huawei_meeting_heartbeats_sent_total", kCounter,
    "HeartBeat frames sent to the event push server."},
   {"huawei_meeting_heartbeat_rtt_seconds", kGauge,
-   "Round trip of the last HeartBeat answered by the server echo."},
+   "Round trip of the last answered heartbeat: from sending the HeartBeat frame and its "
+   "WebSocket PING to the first answer, the HeartBeat echo or the PONG."},
   {"huawei_meeting_token_refreshes_total", kCounter,
    "Control token refreshes (GET /v1/mmc/control/conferences/token)."},
   {"huawei_meeting_messages_total", kCounter,
@@ -116,7 +119,8 @@ const FamilySpec kFamilies[kFamilyCount] = {
   {"huawei_meeting_message_items_rejected_total", kCounter,
    "List items left out of applied push frames, by reason (id_too_long: id over 64 bytes)."},
   {"huawei_meeting_last_message_timestamp_seconds", kGauge,
-   "Unix time the last frame arrived from the event push server."},
+   "Unix time the last frame (push, HeartBeat echo or PONG) arrived from the event push "
+   "server."},
   {"huawei_meeting_info", kGauge,
    "Always 1; labels from ConfBasicInfoNotify (displayID, title, confMode, media)."},
   {"huawei_meeting_start_timestamp_seconds", kGauge,
@@ -201,7 +205,7 @@ constexpr ConnectStage kStages[] = {ConnectStage::ControlToken, ConnectStage::Ws
                                     ConnectStage::Handshake, ConnectStage::Subscribe};
 constexpr DisconnectReason kDisconnectReasons[] = {
     DisconnectReason::ServerClosed, DisconnectReason::HeartbeatTimeout, DisconnectReason::Error,
-    DisconnectReason::MeetingEnded};
+    DisconnectReason::MeetingEnded, DisconnectReason::IncompleteMessage};
 constexpr RejectReason kRejectReasons[] = {RejectReason::InvalidJson, RejectReason::InvalidMessage,
                                            RejectReason::TooLarge, RejectReason::BinaryFrame};
 constexpr ItemRejectReason kItemRejectReasons[] = {ItemRejectReason::IdTooLong};

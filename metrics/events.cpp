@@ -42,6 +42,8 @@ const char* toLabel(DisconnectReason reason) {
       return "error";
     case DisconnectReason::MeetingEnded:
       return "meeting_ended";
+    case DisconnectReason::IncompleteMessage:
+      return "incomplete_message";
   }
   return "unknown";
 }

@@ -188,7 +188,14 @@ enum class SessionState { Waiting, Connecting, Subscribed, Backoff, Ended };
 enum class ConnectStage { ControlToken, WsToken, Handshake, Subscribe };
 
 /// Reason label of huawei_meeting_disconnects_total.
-enum class DisconnectReason { ServerClosed, HeartbeatTimeout, Error, MeetingEnded };
+/// `IncompleteMessage`: a message's fragments did not complete within `heartbeat_timeout`.
+enum class DisconnectReason {
+  ServerClosed,
+  HeartbeatTimeout,
+  Error,
+  MeetingEnded,
+  IncompleteMessage
+};
 
 /// Reason label of huawei_meeting_message_errors_total.
 enum class RejectReason { InvalidJson, InvalidMessage, TooLarge, BinaryFrame };
@@ -218,7 +225,8 @@ struct Disconnected {
 /// A HeartBeat frame was sent.
 struct HeartbeatSent {};
 
-/// A HeartBeat echo matched an outstanding sequence after `rtt_seconds`.
+/// The first answer to an outstanding heartbeat (its HeartBeat echo or the PONG to the PING
+/// sent with it) arrived `rtt_seconds` after the heartbeat was sent.
 struct HeartbeatAnswered {
   double rtt_seconds = 0;
 };
@@ -232,6 +240,9 @@ struct FrameReceived {
   std::string action;
 };
 
+/// A WebSocket PONG arrived (huawei_meeting_last_message_timestamp_seconds counts it as a frame).
+struct PongReceived {};
+
 /// A frame was rejected (huawei_meeting_message_errors_total).
 struct FrameRejected {
   RejectReason reason = RejectReason::InvalidJson;
@@ -243,7 +254,7 @@ using EventBody =
                  SpeakersUpdate, NetConditionUpdate, InviteResults, WaitingListUpdate,
                  InterpreterGroupsUpdate, CustomMultiPic, CountedOnly, SessionStateChanged,
                  Subscribed, ConnectFailed, Disconnected, HeartbeatSent, HeartbeatAnswered,
-                 TokenRefreshed, FrameReceived, FrameRejected>;
+                 TokenRefreshed, FrameReceived, PongReceived, FrameRejected>;
 
 /// An event with the wall-clock time it happened (frames: when the frame arrived).
 struct Event {
@@ -255,7 +266,7 @@ struct Event {
 const char* toLabel(SessionState state);
 /// Label value of a connect stage (`control_token`, `ws_token`, `handshake`, `subscribe`).
 const char* toLabel(ConnectStage stage);
-/// Label value of a disconnect reason (`server_closed`, …, `meeting_ended`).
+/// Label value of a disconnect reason (`server_closed`, …, `incomplete_message`).
 const char* toLabel(DisconnectReason reason);
 /// Label value of a reject reason (`invalid_json`, `invalid_message`, `too_large`, `binary_frame`).
 const char* toLabel(RejectReason reason);

@@ -69,7 +69,7 @@ inline constexpr std::size_t kMeetingPhaseCount = 3;
 inline constexpr std::size_t kClientTypeCount = 4;    ///< entries of ClientType
 inline constexpr std::size_t kSessionStateCount = 5;  ///< entries of SessionState
 inline constexpr std::size_t kConnectStageCount = 4;  ///< entries of ConnectStage
-inline constexpr std::size_t kDisconnectCount = 4;    ///< entries of DisconnectReason
+inline constexpr std::size_t kDisconnectCount = 5;    ///< entries of DisconnectReason
 inline constexpr std::size_t kRejectReasonCount = 4;  ///< entries of RejectReason
 
 /// The `action` label values of huawei_meeting_messages_total, in exposition order. The last one,
@@ -177,7 +177,7 @@ struct SessionStatus {
   bool up = false;
   TimePoint configured_at{};                    ///< when the store started tracking the meeting
   std::optional<double> heartbeat_rtt_seconds;  ///< last answered heartbeat
-  std::optional<TimePoint> last_message_at;     ///< last frame (accepted or rejected)
+  std::optional<TimePoint> last_message_at;     ///< last frame (accepted, rejected or PONG)
   std::string last_error;                       ///< last connect failure / disconnect detail
   std::optional<TimePoint> last_error_at;
   std::optional<TimePoint> ended_at;  ///< meeting ended here; cleared by a new subscription

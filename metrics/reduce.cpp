@@ -425,6 +425,8 @@ class Reducer {
     state_.session.last_message_at = at_;
   }
 
+  void operator()(const PongReceived&) { state_.session.last_message_at = at_; }
+
   void operator()(const FrameRejected& rejected) {
     increment(state_.counters.message_errors, indexOf(rejected.reason));
     state_.session.last_message_at = at_;

@@ -45,6 +45,12 @@ constexpr const char* kUsage =
   --app-id ID            its App ID (default hme-sim-app)
   --scheduler NAME       meetings are scheduled by NAME instead of the administrator
   --withhold-chair 0|1   hide the host password of meetings other users scheduled (default 0)
+  --profile NAME         play a push server that deviates from the documented one; repeatable:
+                           no-subscribe-answer  never answers Subscribe (pushes still start)
+                           no-heartbeat-echo    never echoes HeartBeat (PING still answered)
+                           stalled-fragment     after the snapshots, opens a fragmented message,
+                                                never finishes it and only sends PINGs
+  --stall-ping-ms N      PING interval of stalled-fragment (default 1000)
 )";
 
 /// A bad command line: reported with the usage text.
@@ -152,6 +158,22 @@ int run(int argc, char** argv) {
       base.scheduler = value;
     } else if (flag == "--withhold-chair") {
       options.management.withhold_chair_for_others = number(flag, value) != 0;
+    } else if (flag == "--profile") {
+      if (value == "no-subscribe-answer") {
+        options.profile.answer_subscribe = false;
+      } else if (value == "no-heartbeat-echo") {
+        options.profile.echo_heartbeat = false;
+      } else if (value == "stalled-fragment") {
+        options.profile.stalled_fragment = true;
+      } else {
+        usageError("--profile: unknown profile " + value);
+      }
+    } else if (flag == "--stall-ping-ms") {
+      const long long ms = number(flag, value);
+      if (ms == 0) {
+        usageError("--stall-ping-ms: must be > 0");
+      }
+      options.profile.stall_ping_interval = std::chrono::milliseconds(ms);
     } else {
       usageError("unknown flag " + flag);
     }

@@ -113,7 +113,7 @@ constexpr int kCloseFlags = static_cast<int>(WebSocket::FRAME_FLAG_FIN) | WebSoc
 
 /// Something the connection thread must do on its socket.
 struct Outbound {
-  enum class Kind { Text, Binary, Ping, Close, Drop };
+  enum class Kind { Text, Binary, Ping, Close, Drop, OpenFragment };
   Kind kind = Kind::Text;
   std::string payload;  // frame payload, or the close reason
   std::uint16_t code = 0;
@@ -744,6 +744,8 @@ struct Simulator::Impl {
     ws.setSendTimeout(Poco::Timespan(5, 0));
     ws.setMaxPayloadSize(options.max_client_frame_bytes);
     auto last_frame = SteadyClock::now();
+    bool stalled = false;  // a fragmented message is open (profile.stalled_fragment)
+    auto next_stall_ping = SteadyClock::time_point::max();
     std::optional<Outbound> closing;  // a Close to send, or Drop
     Poco::Buffer<char> buffer(0);
     try {
@@ -765,8 +767,22 @@ struct Simulator::Impl {
             closing = std::move(outbound);
             break;
           }
-          if (!silent) {
-            send(ws, outbound);  // a silent server loses what it would have sent
+          if (outbound.kind == Outbound::Kind::OpenFragment) {
+            if (!silent && !stalled) {
+              // A text frame without FIN: the client must now wait for continuation frames.
+              ws.sendFrame(outbound.payload.data(), static_cast<int>(outbound.payload.size()),
+                           WebSocket::FRAME_OP_TEXT);
+              stalled = true;
+              next_stall_ping = SteadyClock::now() + options.profile.stall_ping_interval;
+              std::lock_guard<std::mutex> lock(mutex);
+              ++observations[connection.meeting_id].fragments_stalled;
+            }
+            continue;
+          }
+          // A silent server loses what it would have sent; a stalled one may only send
+          // control frames, since a data frame inside the open message breaks the protocol.
+          if (!silent && (!stalled || outbound.kind == Outbound::Kind::Ping)) {
+            send(ws, outbound);
           }
         }
         if (closing) {
@@ -780,8 +796,16 @@ struct Simulator::Impl {
                              WebSocket::WS_NORMAL_CLOSE};
           break;
         }
+        if (stalled && !silent && now >= next_stall_ping) {
+          ws.sendFrame("stall", 5, kPingFlags);
+          next_stall_ping = now + options.profile.stall_ping_interval;
+        }
         // Wake at least once a second: setSilenceTimeout() may have shortened the deadline.
-        const auto wait = std::min<SteadyClock::duration>(silence_deadline - now, 1s);
+        auto wait = std::min<SteadyClock::duration>(silence_deadline - now, 1s);
+        if (stalled) {
+          wait = std::min<SteadyClock::duration>(
+              wait, std::max<SteadyClock::duration>(next_stall_ping - now, 1ms));
+        }
         if (silent) {
           std::unique_lock<std::mutex> lock(connection.queue_mutex);
           if (!connection.silent_acknowledged) {
@@ -815,9 +839,11 @@ struct Simulator::Impl {
             ws.sendFrame(payload.data(), n, kCloseFlags);
             closing = Outbound{Outbound::Kind::Drop, "", 0};
             break;
-          case WebSocket::FRAME_OP_PING:
+          case WebSocket::FRAME_OP_PING: {
             ws.sendFrame(payload.data(), n, kPongFlags);
-            break;
+            std::lock_guard<std::mutex> lock(mutex);
+            ++observations[connection.meeting_id].pings_received;
+          } break;
           case WebSocket::FRAME_OP_PONG: {
             std::lock_guard<std::mutex> lock(mutex);
             ++observations[connection.meeting_id].pongs_received;
@@ -873,7 +899,9 @@ struct Simulator::Impl {
     const std::string action = frame->optValue<std::string>("action", "");
     if (action == "HeartBeat") {
       append(obs.heartbeats, WallClock::now());
-      connection.post({Outbound::Kind::Text, text, 0});  // echoed unchanged (§3)
+      if (options.profile.echo_heartbeat) {
+        connection.post({Outbound::Kind::Text, text, 0});  // echoed unchanged (§3)
+      }
     } else if (action == "Subscribe") {
       append(obs.subscribe_frames, text);
       onSubscribe(connection, *frame, obs);
@@ -932,7 +960,9 @@ struct Simulator::Impl {
     result->set("returnCode", return_code);
     result->set("returnDesc ", return_code == 0 ? "SUCCESS" : "AUTH_FAILED");  // sic (§3)
     reply->set("data", result);
-    connection.post({Outbound::Kind::Text, toText(reply), 0});
+    if (options.profile.answer_subscribe) {
+      connection.post({Outbound::Kind::Text, toText(reply), 0});
+    }
     if (return_code != 0) {
       ++obs.subscribes_rejected;
       connection.live = false;
@@ -949,6 +979,10 @@ struct Simulator::Impl {
       if (auto push = meeting.snapshot(type, now)) {
         connection.post({Outbound::Kind::Text, push->text, 0});
       }
+    }
+    if (options.profile.stalled_fragment) {
+      connection.post(
+          {Outbound::Kind::OpenFragment, R"({"action":"ParticipantsNotify","data":[)", 0});
     }
   }
 

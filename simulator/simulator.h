@@ -28,6 +28,21 @@ enum class WsRejectMode {
   CloseFrame,  ///< complete the upgrade, then send a close frame (`ws_reject_close_code`)
 };
 
+/// How the push server deviates from the documented examples (protocol.md §3), to play servers
+/// the exporter must survive. The defaults are the documented behaviour.
+struct ServerProfile {
+  /// false ("no Subscribe answer"): a Subscribe frame is never answered; an accepted one still
+  /// starts the pushes, a refused one only closes the connection.
+  bool answer_subscribe = true;
+  /// false ("no HeartBeat echo"): HeartBeat frames are not echoed (PING is still answered).
+  bool echo_heartbeat = true;
+  /// true ("stalled fragment"): after the snapshots of an accepted Subscribe, the connection
+  /// opens a fragmented text message it never finishes and from then on sends nothing but a
+  /// PING every `stall_ping_interval` (and PONGs to the client's PINGs).
+  bool stalled_fragment = false;
+  std::chrono::milliseconds stall_ping_interval{1000};
+};
+
 /// Server configuration. Defaults follow protocol.md.
 struct SimulatorOptions {
   std::string host = "127.0.0.1";  ///< bind address
@@ -59,6 +74,7 @@ struct SimulatorOptions {
   int max_connections = 512;               ///< server threads; each open WebSocket holds one
   int max_client_frame_bytes = 65536;      ///< larger client frames close the connection
   ManagementOptions management;            ///< enterprise management API (off by default)
+  ServerProfile profile;                   ///< deviations from the documented push server
 };
 
 /// Which token endpoint a refusal applies to.
@@ -102,6 +118,8 @@ struct MeetingObservations {
   std::size_t subscribes_accepted = 0;  ///< Subscribe frames answered with returnCode 0
   std::size_t subscribes_rejected = 0;
   std::size_t pongs_received = 0;       ///< PONG frames received (answers to sendPing())
+  std::size_t pings_received = 0;       ///< PING frames received (answered with PONG)
+  std::size_t fragments_stalled = 0;    ///< messages opened and never finished (profile)
   std::size_t client_frame_errors = 0;  ///< client frames that were not JSON objects
 };
 

@@ -112,6 +112,10 @@ void MeetingRunner::requestStop() {
   if (wake_fd < 0) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto ignored = ::write(wake_fd, &one, sizeof one);
+  // Inside a frame the peer never finishes, the thread is blocked in a TLS read that polls
+  // nothing: only ending the socket's read side reaches it.
+  std::lock_guard<std::mutex> lock(connection_mutex_);
+  if (connection_) connection_->interruptReceive();
 }
 
 void MeetingRunner::drainWake() noexcept {
@@ -175,17 +179,26 @@ void MeetingRunner::run() {
   } catch (const std::exception& e) {
     log::error("error while stopping a session", {{"meeting_id", meeting_id_}, {"err", e.what()}});
   }
-  if (connection_) connection_->close();
-  connection_.reset();
+  replaceConnection(nullptr, true);
+}
+
+void MeetingRunner::replaceConnection(std::unique_ptr<transport::WsConnection> next,
+                                      bool close_old) {
+  std::unique_ptr<transport::WsConnection> old;
+  {
+    std::lock_guard<std::mutex> lock(connection_mutex_);
+    old = std::move(connection_);
+    connection_ = std::move(next);
+  }
+  if (old && close_old) old->close();
 }
 
 void MeetingRunner::restartSession(const char* what) noexcept {
   const bool was_connected = connection_ != nullptr;
   try {
-    if (connection_) connection_->close();
+    replaceConnection(nullptr, true);
   } catch (...) {
   }
-  connection_.reset();
   // Reporting the failure allocates and may fail again (out of memory): the restart happens
   // regardless.
   try {
@@ -288,7 +301,7 @@ session::Commands MeetingRunner::perform(session::Command& command) {
     auto result = transport::WsConnection::open(connect->ws_url, meeting_id, connect->ws_token,
                                                 settings_.websocket);
     if (result.ok()) {
-      connection_ = std::make_unique<transport::WsConnection>(std::move(result).value());
+      replaceConnection(std::make_unique<transport::WsConnection>(std::move(result).value()), true);
       next = session_.onConnected(Clock::now());
     } else {
       next = session_.onConnectFailed(Clock::now(), describeFailure(result.failure()));
@@ -303,9 +316,10 @@ session::Commands MeetingRunner::perform(session::Command& command) {
       store_->apply(meeting_id,
                     metrics::Event{std::chrono::system_clock::now(), metrics::HeartbeatSent{}});
     }
+  } else if (const auto* ping = std::get_if<session::SendPing>(&command)) {
+    next = sendPing(ping->payload);
   } else if (std::holds_alternative<session::CloseConnection>(command)) {
-    if (connection_) connection_->close();
-    connection_.reset();
+    replaceConnection(nullptr, true);
   }
   return next;
 }
@@ -339,7 +353,16 @@ session::Commands MeetingRunner::sendFrame(const std::string& text) {
   if (!connection_) return {};
   const auto sent = connection_->send(text);
   if (sent.ok()) return {};
-  connection_.reset();
+  replaceConnection(nullptr, false);
+  return session_.onClosed(
+      Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
+}
+
+session::Commands MeetingRunner::sendPing(const std::string& payload) {
+  if (!connection_) return {};
+  const auto sent = connection_->sendPing(payload);
+  if (sent.ok()) return {};
+  replaceConnection(nullptr, false);
   return session_.onClosed(
       Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
 }
@@ -380,19 +403,30 @@ session::Commands MeetingRunner::receiveOrWait(std::chrono::milliseconds wait) {
                   {"bytes", binary->bytes}});
     return session_.onFrame(now, std::move(decoded));
   }
+  if (const auto* pong = std::get_if<transport::WsPong>(&event)) {
+    return session_.onPong(now, pong->payload);
+  }
+  if (const auto* incomplete = std::get_if<transport::WsIncompleteMessage>(&event)) {
+    replaceConnection(nullptr, false);
+    return session_.onClosed(
+        now, {session::CloseCause::IncompleteMessage, std::nullopt,
+              "fragmented message unfinished after " +
+                  std::to_string(settings_.websocket.message_timeout.count()) + " ms (" +
+                  std::to_string(incomplete->bytes_received) + " bytes received)"});
+  }
   if (std::holds_alternative<transport::WsTimeout>(event)) {
     // A deadline or a wake-up (receive does not say which): an empty eventfd costs one read.
     drainWake();
     return {};
   }
   if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {
-    connection_.reset();
+    replaceConnection(nullptr, false);
     return session_.onClosed(now, {session::CloseCause::ServerClosed, closed->code,
                                    "close " + std::to_string(closed->code) +
                                        (closed->reason.empty() ? "" : " " + closed->reason)});
   }
   const auto& failure = std::get<transport::Failure>(event);
-  connection_.reset();
+  replaceConnection(nullptr, false);
   const auto cause = failure.error == transport::TransportError::TooLarge
                          ? session::CloseCause::FrameTooLarge
                          : session::CloseCause::Error;

@@ -33,7 +33,8 @@ struct RunnerSettings {
 /// and writes on one TLS socket), so heartbeats are sent between receives. The thread sleeps
 /// until the session's next deadline; requestStop wakes it through an eventfd that the receive
 /// wait polls together with the socket (one extra descriptor per runner, created before the
-/// first connection).
+/// first connection), and shuts the read side of a connection down for a read stuck inside a
+/// frame (one more descriptor per connection).
 ///
 /// Running out of descriptors never ends the thread: a meeting that gets no slot of the
 /// DescriptorBudget, no eventfd or no socket reports a counted connect failure saying so and
@@ -93,6 +94,8 @@ class MeetingRunner {
   /// Keeps `token` in `slot` and in the logger's token net (plugin/log/token_filter.h), in
   /// place of the token `slot` held before.
   void rememberToken(Secret& slot, const Secret& token);
+  /// Sends a WebSocket PING; a failed send ends the connection and tells the session.
+  session::Commands sendPing(const std::string& payload);
   void publishStatus();
 
   const std::string meeting_id_;
@@ -103,10 +106,17 @@ class MeetingRunner {
   std::shared_ptr<metrics::MeetingStore> store_;
 
   std::uint64_t seed_;
-  session::Session session_;                             // runner thread only
-  unsigned session_restarts_ = 0;                        // runner thread only
-  bool holds_descriptor_slot_ = false;                   // runner thread only
-  std::unique_ptr<transport::WsConnection> connection_;  // runner thread only
+  session::Session session_;            // runner thread only
+  unsigned session_restarts_ = 0;       // runner thread only
+  bool holds_descriptor_slot_ = false;  // runner thread only
+  /// Replaces connection_ (runner thread only) under connection_mutex_; the old connection is
+  /// closed gracefully if `close_old`, and destroyed after the lock is released.
+  void replaceConnection(std::unique_ptr<transport::WsConnection> next, bool close_old);
+
+  // Used and replaced by the runner thread only; requestStop reads it under connection_mutex_
+  // to interrupt a read the wake-up descriptor cannot reach (inside a stalled frame).
+  std::unique_ptr<transport::WsConnection> connection_;
+  std::mutex connection_mutex_;
   Secret control_token_;  // the latest tokens, registered with the logger's token net
   Secret ws_token_;
 

@@ -32,6 +32,7 @@ RunnerSettings runnerSettings(const config::Config& config) {
   RunnerSettings settings;
   settings.session.heartbeat_interval = config.session.heartbeat_interval;
   settings.session.heartbeat_timeout = config.session.heartbeat_timeout;
+  settings.session.subscribe_timeout = config.api.timeout;
   settings.session.backoff_initial = config.session.backoff_initial;
   settings.session.backoff_max = config.session.backoff_max;
   settings.session.token_refresh_before = config.session.token_refresh_before;
@@ -41,6 +42,7 @@ RunnerSettings runnerSettings(const config::Config& config) {
                             config.api.websocket_tls.server_name};
   settings.websocket.timeout = config.api.timeout;
   settings.websocket.max_frame_bytes = config.session.max_frame_bytes;
+  settings.websocket.message_timeout = config.session.heartbeat_timeout;
   return settings;
 }
 

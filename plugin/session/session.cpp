@@ -72,6 +72,9 @@ std::string closeDetail(const ClosedInfo& info) {
     case CloseCause::Error:
       out = "connection error";
       break;
+    case CloseCause::IncompleteMessage:
+      out = "message left incomplete";
+      break;
   }
   if (info.code) {
     out += " (code " + std::to_string(*info.code) + ")";
@@ -248,7 +251,7 @@ Commands Session::onConnected(TimePoint now) {
     return {};
   }
   phase_ = Phase::AwaitSubscribeReply;
-  subscribe_deadline_ = now + options_.heartbeat_timeout;
+  subscribe_deadline_ = now + options_.subscribe_timeout;
   last_activity_ = now;
   Commands out;
   out.emplace_back(SendSubscribe{nextSequence(now), options_.subscribe_types, attempt_token_});
@@ -279,13 +282,7 @@ Commands Session::onFrame(TimePoint now, protocol::Decoded frame) {
       return out;  // a repeated reply on a live connection changes nothing
     }
     if (reply->return_code == 0) {
-      out.emplace_back(Report{metrics::Subscribed{}});
-      phase_ = Phase::Live;
-      next_heartbeat_at_ = now + options_.heartbeat_interval;
-      outstanding_.clear();
-      oldest_unanswered_at_.reset();
-      stable_ = false;
-      setState(out, metrics::SessionState::Subscribed, true);
+      goLive(out, now);
       return out;
     }
     std::string detail = "returnCode " + std::to_string(reply->return_code);
@@ -293,10 +290,18 @@ Commands Session::onFrame(TimePoint now, protocol::Decoded frame) {
     if (!desc.empty()) {
       detail += " (" + desc + ")";
     }
+    // The server refused the control token in the Subscribe frame: reusing it until its refresh
+    // time would only be refused again, so the next attempt fetches a new one.
+    token_.reset();
     dropConnection(out, now, metrics::DisconnectReason::Error, detail, true);
   } else if (const auto* echo = std::get_if<protocol::HeartbeatEcho>(&frame.message)) {
-    onHeartbeatEcho(out, now, echo->sequence);
+    onHeartbeatAnswer(out, now, echo->sequence);
   } else if (auto* push = std::get_if<protocol::Push>(&frame.message)) {
+    if (phase_ == Phase::AwaitSubscribeReply) {
+      // The Subscribe reply is documented by one example only and official clients never read
+      // it: a push proves the subscription just as well.
+      goLive(out, now);
+    }
     const bool destroyed = isDestroyed(push->event);
     out.emplace_back(Report{std::move(push->event)});
     if (phase_ != Phase::Ending && destroyed) {
@@ -315,6 +320,17 @@ Commands Session::onFrame(TimePoint now, protocol::Decoded frame) {
   return out;
 }
 
+Commands Session::onPong(TimePoint now, const std::string& payload) {
+  if (phase_ != Phase::AwaitSubscribeReply && phase_ != Phase::Live && phase_ != Phase::Ending) {
+    return {};
+  }
+  last_activity_ = now;
+  Commands out;
+  out.emplace_back(Report{metrics::PongReceived{}});
+  onHeartbeatAnswer(out, now, payload);
+  return out;
+}
+
 Commands Session::onClosed(TimePoint now, const ClosedInfo& info) {
   if (phase_ != Phase::AwaitSubscribeReply && phase_ != Phase::Live && phase_ != Phase::Ending) {
     return {};
@@ -323,9 +339,10 @@ Commands Session::onClosed(TimePoint now, const ClosedInfo& info) {
   if (info.cause == CloseCause::FrameTooLarge) {
     out.emplace_back(Report{metrics::FrameRejected{metrics::RejectReason::TooLarge}});
   }
-  const auto reason = info.cause == CloseCause::ServerClosed
-                          ? metrics::DisconnectReason::ServerClosed
-                          : metrics::DisconnectReason::Error;
+  const auto reason =
+      info.cause == CloseCause::ServerClosed        ? metrics::DisconnectReason::ServerClosed
+      : info.cause == CloseCause::IncompleteMessage ? metrics::DisconnectReason::IncompleteMessage
+                                                    : metrics::DisconnectReason::Error;
   dropConnection(out, now, reason, closeDetail(info), false);
   return out;
 }
@@ -340,9 +357,10 @@ Commands Session::onTick(TimePoint now) {
       break;
     case Phase::AwaitSubscribeReply:
       if (now >= subscribe_deadline_) {
-        dropConnection(out, now, metrics::DisconnectReason::Error,
-                       "no Subscribe reply within " + formatDuration(options_.heartbeat_timeout),
-                       true);
+        dropConnection(
+            out, now, metrics::DisconnectReason::Error,
+            "no Subscribe reply and no push within " + formatDuration(options_.subscribe_timeout),
+            true);
       }
       break;
     case Phase::Live:
@@ -375,9 +393,6 @@ std::optional<TimePoint> Session::nextDeadline() const {
       return end_deadline_;
     case Phase::Live: {
       TimePoint next = std::min(next_heartbeat_at_, last_activity_ + options_.heartbeat_timeout);
-      if (up_ && oldest_unanswered_at_) {
-        next = std::min(next, *oldest_unanswered_at_ + options_.heartbeat_timeout);
-      }
       if (token_) {
         next = std::min(next, token_->expires_at);
         if (!control_fetch_in_flight_) {
@@ -477,7 +492,6 @@ void Session::beginAttempt(Commands& out, TimePoint now) {
 void Session::scheduleRetry(Commands& out, TimePoint now, metrics::SessionState shown) {
   phase_ = Phase::Retrying;
   outstanding_.clear();
-  oldest_unanswered_at_.reset();
   refresh_retry_at_.reset();
   refresh_attempt_ = 0;
   // An ended meeting is polled at the slow end so a recurring meeting room is found again
@@ -533,25 +547,31 @@ void Session::cacheToken(TimePoint now, const ControlTokenGrant& grant) {
   refresh_retry_at_.reset();
 }
 
-void Session::onHeartbeatEcho(Commands& out, TimePoint now, const std::string& sequence) {
+void Session::goLive(Commands& out, TimePoint now) {
+  out.emplace_back(Report{metrics::Subscribed{}});
+  phase_ = Phase::Live;
+  next_heartbeat_at_ = now + options_.heartbeat_interval;
+  outstanding_.clear();
+  stable_ = false;
+  setState(out, metrics::SessionState::Subscribed, true);
+}
+
+void Session::onHeartbeatAnswer(Commands& out, TimePoint now, const std::string& sequence) {
   const auto found =
       std::find_if(outstanding_.begin(), outstanding_.end(),
                    [&sequence](const OutstandingHeartbeat& h) { return h.sequence == sequence; });
   if (found == outstanding_.end()) {
-    return;
+    return;  // the second answer (echo after PONG or the reverse), or one we forgot
   }
   const double rtt = std::chrono::duration<double>(now - found->sent_at).count();
   out.emplace_back(Report{metrics::HeartbeatAnswered{rtt}});
-  // Older heartbeats still outstanding lost their echo; this answer supersedes them.
+  // Older heartbeats still outstanding lost their answers; this one supersedes them.
   outstanding_.erase(outstanding_.begin(), found + 1);
-  oldest_unanswered_at_ =
-      outstanding_.empty() ? std::nullopt : std::optional<TimePoint>(outstanding_.front().sent_at);
   if (!stable_) {
     // The connection carried a full heartbeat round trip: count it as a stable subscription.
     stable_ = true;
     attempt_ = 0;
   }
-  updateUp(out, now);
 }
 
 void Session::tickLive(Commands& out, TimePoint now) {
@@ -563,7 +583,8 @@ void Session::tickLive(Commands& out, TimePoint now) {
   }
   if (now - last_activity_ >= options_.heartbeat_timeout) {
     dropConnection(out, now, metrics::DisconnectReason::HeartbeatTimeout,
-                   "no frame for " + formatDuration(options_.heartbeat_timeout), true);
+                   "no frame, echo or PONG for " + formatDuration(options_.heartbeat_timeout),
+                   true);
     return;
   }
   if (now >= next_heartbeat_at_) {
@@ -571,15 +592,13 @@ void Session::tickLive(Commands& out, TimePoint now) {
       outstanding_.erase(outstanding_.begin());
     }
     OutstandingHeartbeat sent{nextSequence(now), now};
-    if (!oldest_unanswered_at_) {
-      oldest_unanswered_at_ = now;
-    }
     out.emplace_back(SendHeartbeat{sent.sequence});
+    // The PING carries the same sequence, so its PONG answers this heartbeat like an echo.
+    out.emplace_back(SendPing{sent.sequence});
     outstanding_.push_back(std::move(sent));
     // Scheduled from the actual send time: a late tick never causes a burst of heartbeats.
     next_heartbeat_at_ = now + options_.heartbeat_interval;
   }
-  updateUp(out, now);
   if (token_ && !control_fetch_in_flight_ &&
       now >= refresh_retry_at_.value_or(token_->refresh_at)) {
     control_fetch_in_flight_ = true;
@@ -587,15 +606,6 @@ void Session::tickLive(Commands& out, TimePoint now) {
     refresh_retry_at_.reset();
     out.emplace_back(FetchControlToken{token_->token});
   }
-}
-
-void Session::updateUp(Commands& out, TimePoint now) {
-  if (phase_ != Phase::Live) {
-    return;
-  }
-  const bool overdue =
-      oldest_unanswered_at_ && now - *oldest_unanswered_at_ >= options_.heartbeat_timeout;
-  setState(out, metrics::SessionState::Subscribed, !overdue);
 }
 
 std::chrono::milliseconds Session::jitter(std::chrono::milliseconds cap) {

@@ -8,8 +8,8 @@
 /// Runner contract:
 ///  - Every `FetchControlToken`, `FetchWsToken` and `Connect` is answered by exactly one
 ///    `onControlToken`, `onWsToken`, `onConnected`/`onConnectFailed` respectively.
-///  - `onFrame`/`onClosed` describe the connection opened by the last `Connect`. After executing
-///    `CloseConnection` the runner delivers nothing more from that connection.
+///  - `onFrame`/`onPong`/`onClosed` describe the connection opened by the last `Connect`. After
+///    executing `CloseConnection` the runner delivers nothing more from that connection.
 ///  - The runner calls `onTick(now)` no later than `nextDeadline()` (calling it early or often is
 ///    harmless) and re-reads `nextDeadline()` after every input.
 ///  - Inputs that do not fit the current phase (stale results, frames after a close, anything
@@ -42,8 +42,12 @@ using TimePoint = Clock::time_point;
 /// Timing and subscription settings of a session; the caller maps `session.*` config onto it.
 struct SessionOptions {
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(60)};
-  /// No heartbeat echo and no frame for this long: the connection is recycled.
+  /// No frame, HeartBeat echo or PONG for this long: the connection is recycled (and the
+  /// transport gives up on a fragmented message unfinished for this long).
   std::chrono::milliseconds heartbeat_timeout{std::chrono::seconds(90)};
+  /// No Subscribe reply and no push this long after sending Subscribe: the attempt fails at
+  /// stage `subscribe` (`api.timeout`).
+  std::chrono::milliseconds subscribe_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds backoff_initial{std::chrono::seconds(1)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(60)};
   /// Refresh the control token this long before it expires (at half its lifetime if the server
@@ -84,9 +88,16 @@ struct SendSubscribe {
 };
 
 /// Send a HeartBeat frame with `sequence` (30 digits); its echo is matched by this sequence.
-/// The runner reports metrics::HeartbeatSent once the frame was sent (not when the send failed).
+/// Always followed by a `SendPing` with the same sequence. The runner reports
+/// metrics::HeartbeatSent once the frame was sent (not when the send failed).
 struct SendHeartbeat {
   std::string sequence;
+};
+
+/// Send a WebSocket PING carrying `payload` (the heartbeat's sequence, 30 bytes); report its
+/// PONG with `onPong`. The liveness signal that does not depend on the server echoing HeartBeat.
+struct SendPing {
+  std::string payload;
 };
 
 /// Close the current WebSocket (or abandon the handshake under way). Do not report `onClosed`
@@ -100,7 +111,7 @@ struct Report {
 
 /// One thing for the runner to do.
 using Command = std::variant<FetchControlToken, FetchWsToken, Connect, SendSubscribe, SendHeartbeat,
-                             CloseConnection, Report>;
+                             SendPing, CloseConnection, Report>;
 /// The commands one input produced, to be executed in order.
 using Commands = std::vector<Command>;
 
@@ -147,6 +158,8 @@ enum class CloseCause {
   ServerClosed,   ///< close frame or orderly end of stream from the server
   FrameTooLarge,  ///< the transport refused a frame over `session.max_frame_bytes` and closed
   Error,          ///< read/write error, connection reset
+  /// A fragmented message was not complete within `heartbeat_timeout` of its first fragment.
+  IncompleteMessage,
 };
 
 /// The report of a closed WebSocket.
@@ -224,9 +237,12 @@ class Session {
   /// no connection is current are dropped uncounted. Takes the frame by value: its push event is
   /// moved into the Report, so pass an rvalue to avoid copying it.
   Commands onFrame(TimePoint now, protocol::Decoded frame);
+  /// A WebSocket PONG with `payload` arrived on the current connection: counts as a sign of
+  /// life, and answers the outstanding heartbeat whose sequence it carries (RTT).
+  Commands onPong(TimePoint now, const std::string& payload);
   /// The current connection went away without our `CloseConnection`.
   Commands onClosed(TimePoint now, const ClosedInfo& info);
-  /// Timers: retry, heartbeat, heartbeat timeout, token refresh, Subscribe-reply timeout.
+  /// Timers: retry, heartbeat, heartbeat timeout, token refresh, Subscribe timeout.
   Commands onTick(TimePoint now);
 
   /// When `onTick` must be called next; empty while only waiting for a command's answer.
@@ -247,7 +263,7 @@ class Session {
     AwaitWsToken,         //
     AwaitConnect,         //
     AwaitSubscribeReply,  // connected, Subscribe sent
-    Live,                 // subscribed
+    Live,                 // subscribed: Subscribe reply with returnCode 0, or the first push
     Ending,               // `Destroyed` seen: waiting for the server to close
     Stopped,
   };
@@ -273,9 +289,9 @@ class Session {
   void failAttempt(Commands& out, TimePoint now, metrics::ConnectStage stage,
                    const std::string& detail, metrics::SessionState shown);
   void cacheToken(TimePoint now, const ControlTokenGrant& grant);
-  void onHeartbeatEcho(Commands& out, TimePoint now, const std::string& sequence);
+  void goLive(Commands& out, TimePoint now);
+  void onHeartbeatAnswer(Commands& out, TimePoint now, const std::string& sequence);
   void tickLive(Commands& out, TimePoint now);
-  void updateUp(Commands& out, TimePoint now);
   std::chrono::milliseconds jitter(std::chrono::milliseconds cap);
   std::string nextSequence(TimePoint now);
 
@@ -304,7 +320,6 @@ class Session {
   TimePoint last_activity_{};
   TimePoint next_heartbeat_at_{};
   std::vector<OutstandingHeartbeat> outstanding_;
-  std::optional<TimePoint> oldest_unanswered_at_;
   bool stable_ = false;
 
   TimePoint steady_origin_{};

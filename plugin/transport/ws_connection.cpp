@@ -11,7 +11,10 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -43,7 +46,26 @@ constexpr char kEmpty[1] = {0};
 struct WsConnection::Impl {
   std::unique_ptr<WebSocket> socket;
   std::size_t max_bytes = 0;
+  std::chrono::milliseconds message_timeout{0};
   bool usable = true;
+  // A duplicate of the socket descriptor for interruptReceive(): it stays open until the
+  // connection is destroyed, so another thread never shuts down a descriptor number that
+  // discard() released and the process reused.
+  int interrupt_fd = -1;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (interrupt_fd >= 0) ::close(interrupt_fd);
+  }
+
+  // A fragmented message outlives the receive() call that saw its first fragment, so a caller
+  // with a short deadline (heartbeats due) never loses what has arrived so far.
+  std::string message;
+  bool in_message = false;
+  bool binary = false;
+  std::chrono::steady_clock::time_point message_deadline{};
 
   /// Marks the connection unusable and releases the socket without further I/O.
   void discard() noexcept {
@@ -118,16 +140,31 @@ struct WsConnection::Impl {
 
   WsEvent receive(std::chrono::milliseconds wait, int wake_fd) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
-    std::string message;
-    bool in_message = false;
-    bool binary = false;
+    bool answered_ping = false;
     Poco::Buffer<char> frame(0);
     for (;;) {
-      if (!in_message && socket->available() <= 0) {
+      const auto now = std::chrono::steady_clock::now();
+      // Checked before reading on: a sender that keeps a message open while streaming PINGs
+      // (which keep the socket readable) must not hold the connection past the deadline.
+      if (in_message && now >= message_deadline) {
+        const std::size_t bytes = message.size();
+        discard();
+        return WsIncompleteMessage{bytes};
+      }
+      // A stream of PINGs must not keep the caller from its own deadline either.
+      if (answered_ping && now >= deadline) return WsTimeout{};
+      if (socket->available() <= 0) {
         // poll() waits exactly and consumes nothing, unlike a TLS read with a receive timeout
-        // (see tlsReceiveTimeout), so an idle timeout can never cut a frame in half. Bytes
-        // OpenSSL has already decrypted (available() > 0) are invisible to poll(): read first.
-        if (waitReadable(deadline, wake_fd) != Ready::Socket) return WsTimeout{};
+        // (see tlsReceiveTimeout), so neither a timeout nor a wake-up cuts a frame in half.
+        // Bytes OpenSSL has already decrypted (available() > 0) are invisible to poll(): read
+        // them first.
+        const auto until = in_message ? std::min(deadline, message_deadline) : deadline;
+        const Ready ready = waitReadable(until, wake_fd);
+        if (ready == Ready::Woken) return WsTimeout{};
+        if (ready == Ready::TimedOut) {
+          if (in_message && std::chrono::steady_clock::now() >= message_deadline) continue;
+          return WsTimeout{};
+        }
       }
       frame.resize(0);
       int flags = 0;
@@ -149,17 +186,23 @@ struct WsConnection::Impl {
         case WebSocket::FRAME_OP_CLOSE:
           if (!fin || n > kMaxControlPayload) return protocolError("malformed control frame");
           if (opcode == WebSocket::FRAME_OP_CLOSE) return onCloseFrame(frame, n);
-          if (opcode == WebSocket::FRAME_OP_PING) {
-            // Poco leaves PING to the application; the server may drop a client that ignores it.
-            socket->sendFrame(n > 0 ? frame.begin() : kEmpty, n,
-                              WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+          if (opcode == WebSocket::FRAME_OP_PONG) {
+            return WsPong{std::string(frame.begin(), frame.begin() + size)};
           }
+          // Poco leaves PING to the application; the server may drop a client that ignores it.
+          socket->sendFrame(n > 0 ? frame.begin() : kEmpty, n,
+                            WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+          answered_ping = true;
           continue;
         case WebSocket::FRAME_OP_TEXT:
         case WebSocket::FRAME_OP_BINARY:
           if (in_message) return protocolError("new data frame inside a fragmented message");
           binary = opcode == WebSocket::FRAME_OP_BINARY;
           message.assign(frame.begin(), frame.begin() + size);  // begin() may be null when empty
+          if (!fin) {
+            in_message = true;
+            message_deadline = std::chrono::steady_clock::now() + message_timeout;
+          }
           break;
         case WebSocket::FRAME_OP_CONT:
           if (!in_message) return protocolError("continuation frame without a message");
@@ -174,10 +217,12 @@ struct WsConnection::Impl {
           return protocolError("unknown opcode " + std::to_string(opcode));
       }
       if (fin) {
-        if (binary) return WsBinary{message.size()};
-        return WsText{std::move(message)};
+        in_message = false;
+        std::string complete = std::move(message);
+        message.clear();
+        if (binary) return WsBinary{complete.size()};
+        return WsText{std::move(complete)};
       }
-      in_message = true;
     }
   }
 };
@@ -240,7 +285,14 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
     auto impl = std::make_unique<Impl>();
     impl->socket = std::make_unique<WebSocket>(session, request, response);
     impl->max_bytes = std::clamp<std::size_t>(options.max_frame_bytes, 1, INT_MAX);
+    impl->message_timeout = std::max(options.message_timeout, std::chrono::milliseconds(1));
     impl->socket->setMaxPayloadSize(static_cast<int>(impl->max_bytes));
+    impl->interrupt_fd = ::fcntl(impl->socket->impl()->sockfd(), F_DUPFD_CLOEXEC, 0);
+    if (impl->interrupt_fd < 0) {
+      return makeFailure(TransportError::Io,
+                         std::string("cannot duplicate the socket: ") + std::strerror(errno),
+                         secrets);
+    }
     impl->socket->setReceiveTimeout(detail::tlsReceiveTimeout(options.timeout));
     impl->socket->setSendTimeout(detail::toTimespan(options.timeout));
     return WsConnection(std::move(impl));
@@ -281,6 +333,27 @@ Result<void> WsConnection::send(std::string_view text) {
   }
 }
 
+Result<void> WsConnection::sendPing(std::string_view payload) {
+  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
+  if (payload.size() > static_cast<std::size_t>(kMaxControlPayload)) {
+    return makeFailure(TransportError::TooLarge, "PING payload above 125 bytes", {});
+  }
+  try {
+    const int length = static_cast<int>(payload.size());
+    const int sent = impl_->socket->sendFrame(payload.empty() ? kEmpty : payload.data(), length,
+                                              WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    if (sent != length) {
+      impl_->discard();
+      return makeFailure(TransportError::Io, "short write", {});
+    }
+    return {};
+  } catch (...) {
+    Failure failure = detail::failureFromCurrentException({});
+    impl_->discard();
+    return failure;
+  }
+}
+
 WsEvent WsConnection::receive(std::chrono::milliseconds timeout) { return receive(timeout, -1); }
 
 WsEvent WsConnection::receive(std::chrono::milliseconds timeout, int wake_fd) {
@@ -293,6 +366,10 @@ WsEvent WsConnection::receive(std::chrono::milliseconds timeout, int wake_fd) {
     if (failure.error == TransportError::Closed) return WsClosed{kCloseAbnormal, failure.detail};
     return failure;
   }
+}
+
+void WsConnection::interruptReceive() noexcept {
+  if (impl_ && impl_->interrupt_fd >= 0) ::shutdown(impl_->interrupt_fd, SHUT_RD);
 }
 
 void WsConnection::close() noexcept {

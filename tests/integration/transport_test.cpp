@@ -3,6 +3,7 @@
 
 #include <Poco/Net/AcceptCertificateHandler.h>
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/WebSocket.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <csignal>
@@ -53,7 +55,9 @@ using hme::transport::WsBinary;
 using hme::transport::WsClosed;
 using hme::transport::WsConnection;
 using hme::transport::WsEvent;
+using hme::transport::WsIncompleteMessage;
 using hme::transport::WsOptions;
+using hme::transport::WsPong;
 using hme::transport::WsText;
 using hme::transport::WsTimeout;
 using Poco::Net::HTTPServerRequest;
@@ -545,7 +549,7 @@ BOOST_AUTO_TEST_CASE(ws_fragmented_message_is_reassembled_around_a_ping) {
   ws.close();
 }
 
-BOOST_AUTO_TEST_CASE(ws_ping_is_answered_with_pong_and_waiting_continues) {
+BOOST_AUTO_TEST_CASE(ws_ping_is_answered_with_pong_and_a_pong_is_reported) {
   Mailbox mailbox;
   TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
     sendText(ws, "abc123", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
@@ -557,6 +561,8 @@ BOOST_AUTO_TEST_CASE(ws_ping_is_answered_with_pong_and_waiting_continues) {
     nextFrame(ws);
   }));
   WsConnection ws = openWs(server);
+  // PINGs are answered inside receive(); a PONG is reported, so the caller sees liveness.
+  BOOST_TEST(expect<WsPong>(ws.receive(kWait)).payload == "after");
   BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == "after");
   BOOST_TEST(mailbox.take(kWait).value_or("none") == "10:abc123");
   BOOST_TEST(mailbox.take(kWait).value_or("none") == "10:");
@@ -727,6 +733,153 @@ BOOST_AUTO_TEST_CASE(ws_wake_up_consumes_no_socket_data) {
   BOOST_TEST(millisecondsSince(idle_start) >= 290);
   BOOST_TEST(ws.usable());
   ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_send_ping_gets_its_pong_reported) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    const std::string ping = nextFrame(ws);  // "9:<payload>"
+    mailbox.post(ping);
+    const std::string payload = ping.substr(2);
+    sendText(ws, payload, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PONG);
+    nextFrame(ws);
+  }));
+  WsConnection ws = openWs(server);
+  const std::string sequence = "000000000000000001702459164879";
+  BOOST_REQUIRE(ws.sendPing(sequence).ok());
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == "9:" + sequence);
+  BOOST_TEST(expect<WsPong>(ws.receive(kWait)).payload == sequence);
+  // A control frame holds at most 125 bytes: refused without sending, connection kept.
+  const auto too_long = ws.sendPing(std::string(126, 'x'));
+  BOOST_REQUIRE(!too_long.ok());
+  BOOST_TEST(too_long.failure().error == TransportError::TooLarge);
+  BOOST_TEST(ws.usable());
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_fragmented_message_spans_receive_calls_and_sends_between_them) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [&mailbox](WebSocket& ws) {
+    sendText(ws, R"({"a":)", WebSocket::FRAME_OP_TEXT);
+    mailbox.post(nextFrame(ws));  // the client's heartbeat, sent mid-message
+    sendText(ws, "1}",
+             WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_SETRAW | WebSocket::FRAME_OP_CONT);
+    nextFrame(ws);
+  }));
+  WsConnection ws = openWs(server);
+  // The first fragment arrives and the caller's short deadline still ends the call on time.
+  const auto start = Clock::now();
+  expect<WsTimeout>(ws.receive(300ms));
+  BOOST_TEST(millisecondsSince(start) < 2000);
+  BOOST_TEST(ws.usable());
+  BOOST_REQUIRE(ws.send("heartbeat").ok());
+  BOOST_TEST(mailbox.take(kWait).value_or("none") == "1:heartbeat");
+  BOOST_TEST(expect<WsText>(ws.receive(kWait)).text == R"({"a":1})");
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_unfinished_message_ends_after_message_timeout_despite_pings) {
+  Mailbox mailbox;
+  std::atomic<bool> client_done{false};
+  TestServer server(wsHandler(mailbox, [&client_done](WebSocket& ws) {
+    sendText(ws, R"({"a":)", WebSocket::FRAME_OP_TEXT);
+    // A stuck sender that only PINGs, paced like a real one, until the client gives up.
+    for (int i = 0; i < 100 && !client_done; ++i) {
+      std::this_thread::sleep_for(50ms);
+      sendText(ws, "p", WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    }
+  }));
+  WsOptions options = wsOptions();
+  options.message_timeout = 800ms;
+  auto opened = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE(opened.ok());
+  WsConnection ws = std::move(opened).value();
+  const auto start = Clock::now();
+  int timeouts = 0;
+  WsEvent event;
+  for (;;) {
+    const auto call = Clock::now();
+    event = ws.receive(200ms);
+    // The PINGs never hold a call past its deadline (generous bound for a loaded machine).
+    BOOST_TEST(millisecondsSince(call) < 1000);
+    if (!std::holds_alternative<WsTimeout>(event)) break;
+    ++timeouts;
+    BOOST_REQUIRE(millisecondsSince(start) < 10000);
+  }
+  client_done = true;
+  const long elapsed_ms = millisecondsSince(start);
+  BOOST_TEST(expect<WsIncompleteMessage>(event).bytes_received == 5u);
+  BOOST_TEST(elapsed_ms >= 750);
+  BOOST_TEST(elapsed_ms < 3000);
+  BOOST_TEST(timeouts >= 2);
+  BOOST_TEST(!ws.usable());
+}
+
+BOOST_AUTO_TEST_CASE(ws_wake_fd_interrupts_a_message_in_progress) {
+  Mailbox mailbox;
+  TestServer server(wsHandler(mailbox, [](WebSocket& ws) {
+    sendText(ws, R"({"a":)", WebSocket::FRAME_OP_TEXT);
+    nextFrame(ws);  // holds the message open until the client closes (or 3 s pass)
+  }));
+  WsConnection ws = openWs(server);
+  const WakeFd wake;
+  std::thread waker([&wake] {
+    std::this_thread::sleep_for(300ms);
+    wake.signal();
+  });
+  const auto start = Clock::now();
+  const WsEvent event = ws.receive(30s, wake.fd());
+  const long elapsed_ms = millisecondsSince(start);
+  waker.join();
+  expect<WsTimeout>(event);
+  BOOST_TEST(elapsed_ms >= 250);
+  BOOST_TEST(elapsed_ms < 2000);
+  BOOST_TEST(ws.usable());
+  ws.close();
+}
+
+BOOST_AUTO_TEST_CASE(ws_interrupt_receive_ends_a_read_stuck_inside_a_frame) {
+  Mailbox mailbox;
+  TestServer server([&mailbox](HTTPServerRequest& request, HTTPServerResponse& response) {
+    try {
+      // The TLS socket itself, taken before the upgrade detaches it from the request, so the
+      // script can write raw WebSocket bytes: the header of a 100-byte text frame and only 10
+      // bytes of its payload. Then it holds the connection until the client goes.
+      Poco::Net::StreamSocket raw =
+          static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket();
+      WebSocket ws(request, response);
+      ws.setReceiveTimeout(Poco::Timespan(15, 0));
+      const char half_frame[] = {'\x81', 100, 'h', 'a', 'l', 'f', ' ', 'f', 'r', 'a', 'm', 'e'};
+      raw.sendBytes(half_frame, sizeof half_frame);
+      mailbox.post("half frame sent");
+      nextFrame(ws);
+    } catch (const std::exception& e) {
+      mailbox.post(std::string("server ended: ") + e.what());
+    }
+  });
+  // Each read may wait the whole 10 s transport timeout: the wake descriptor cannot reach a read
+  // inside a frame, only interruptReceive can.
+  WsOptions options = wsOptions();
+  options.timeout = 10s;
+  auto opened = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  BOOST_REQUIRE(opened.ok());
+  WsConnection ws = std::move(opened).value();
+  BOOST_REQUIRE(mailbox.take(kWait).value_or("none") == "half frame sent");
+  const WakeFd wake;
+  std::thread interrupter([&ws, &wake] {
+    std::this_thread::sleep_for(500ms);
+    wake.signal();
+    ws.interruptReceive();
+  });
+  const auto start = Clock::now();
+  const WsEvent event = ws.receive(30s, wake.fd());
+  const long elapsed_ms = millisecondsSince(start);
+  interrupter.join();
+  BOOST_TEST(!std::holds_alternative<WsTimeout>(event));
+  BOOST_TEST(!std::holds_alternative<WsText>(event));
+  BOOST_TEST(elapsed_ms >= 450);
+  BOOST_TEST(elapsed_ms < 3000);
+  BOOST_TEST(!ws.usable());
 }
 
 BOOST_AUTO_TEST_CASE(shared_contexts_follow_a_ca_file_rotated_in_place) {

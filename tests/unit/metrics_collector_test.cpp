@@ -148,7 +148,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_meeting_shows_up_zero_and_zeroed_counters, Fixture
       {"huawei_meeting_connect_failures_total",
        {"control_token", "ws_token", "handshake", "subscribe"}},
       {"huawei_meeting_disconnects_total",
-       {"server_closed", "heartbeat_timeout", "error", "meeting_ended"}},
+       {"server_closed", "heartbeat_timeout", "error", "meeting_ended", "incomplete_message"}},
       {"huawei_meeting_message_errors_total",
        {"invalid_json", "invalid_message", "too_large", "binary_frame"}},
       {"huawei_meeting_participant_leave_reasons_total",

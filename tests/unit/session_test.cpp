@@ -45,6 +45,8 @@ std::string describe(const sess::Command& command) {
           return "SendSubscribe";
         } else if constexpr (std::is_same_v<T, sess::SendHeartbeat>) {
           return "SendHeartbeat";
+        } else if constexpr (std::is_same_v<T, sess::SendPing>) {
+          return "SendPing";
         } else if constexpr (std::is_same_v<T, sess::CloseConnection>) {
           return "CloseConnection";
         } else {
@@ -67,6 +69,8 @@ std::string describe(const sess::Command& command) {
                   return "TokenRefreshed";
                 } else if constexpr (std::is_same_v<E, metrics::FrameReceived>) {
                   return "Frame(" + e.action + ")";
+                } else if constexpr (std::is_same_v<E, metrics::PongReceived>) {
+                  return "Pong";
                 } else if constexpr (std::is_same_v<E, metrics::FrameRejected>) {
                   return std::string("Rejected(") + metrics::toLabel(e.reason) + ")";
                 } else if constexpr (std::is_same_v<E, metrics::ConfDynamicInfo>) {
@@ -258,10 +262,12 @@ BOOST_AUTO_TEST_CASE(happy_path_emits_the_documented_command_sequence) {
 
   BOOST_TEST(describe(h.advance(59s)) == "");
   const Commands heartbeat = h.advance(1s);
-  BOOST_TEST(describe(heartbeat) == "SendHeartbeat");
+  BOOST_TEST(describe(heartbeat) == "SendHeartbeat SendPing");
   // Sequence = wall time at start + elapsed steady time, zero padded to 30 digits.
   BOOST_TEST(commandsOf<sess::SendHeartbeat>(heartbeat)[0].sequence ==
              "000000000000000001702459224879");
+  // The PING carries the same sequence, so its PONG answers the heartbeat too.
+  BOOST_TEST(commandsOf<sess::SendPing>(heartbeat)[0].payload == "000000000000000001702459224879");
 }
 
 BOOST_AUTO_TEST_CASE(tokens_come_in_order_and_every_connect_gets_a_fresh_ws_token) {
@@ -358,7 +364,7 @@ BOOST_AUTO_TEST_CASE(heartbeat_echo_reports_round_trip_time) {
 BOOST_AUTO_TEST_CASE(silence_for_heartbeat_timeout_recycles_the_connection) {
   Harness h;
   h.goLive();
-  BOOST_TEST(describe(h.advance(60s)) == "SendHeartbeat");
+  BOOST_TEST(describe(h.advance(60s)) == "SendHeartbeat SendPing");
   BOOST_TEST(describe(h.advance(29999ms)) == "");
   BOOST_TEST(h.s.up());
   const Commands timeout = h.advance(1ms);
@@ -368,29 +374,106 @@ BOOST_AUTO_TEST_CASE(silence_for_heartbeat_timeout_recycles_the_connection) {
   BOOST_TEST(describe(h.toDeadline()) == "State(connecting) FetchWsToken");
 }
 
-BOOST_AUTO_TEST_CASE(frames_without_echoes_keep_the_connection_but_drop_up) {
+BOOST_AUTO_TEST_CASE(frames_without_echoes_or_pongs_keep_the_connection_and_up) {
   Harness h;
   h.goLive();
   Commands all;
-  for (int second = 1; second <= 200; ++second) {
+  for (int second = 1; second <= 400; ++second) {
     append(all, h.advance(1s));
     append(all, h.s.onFrame(h.now, push(metrics::SpeakersUpdate{}, "SpeakerChangeNotify")));
-    if (second == 149) {
-      BOOST_TEST(h.s.up());
+  }
+  // A complete frame within heartbeat_timeout is a sign of life (protocol.md §3), however many
+  // heartbeats went unanswered.
+  BOOST_TEST(commandsOf<sess::SendHeartbeat>(all).size() == 6u);
+  BOOST_TEST(commandsOf<sess::CloseConnection>(all).empty());
+  BOOST_TEST(!hasState(all, SessionState::Subscribed, false));
+  BOOST_TEST(h.s.up());
+}
+
+BOOST_AUTO_TEST_CASE(pongs_alone_keep_a_quiet_meeting_up_and_measure_rtt) {
+  Harness h;
+  h.goLive();
+  Commands all;
+  std::vector<double> rtts;
+  for (int beat = 0; beat < 10; ++beat) {  // 600 s: more than six heartbeat_timeouts
+    const Commands out = h.toDeadline();
+    append(all, out);
+    const auto pings = commandsOf<sess::SendPing>(out);
+    BOOST_REQUIRE(pings.size() == 1u);
+    h.now += 40ms;
+    const Commands pong = h.s.onPong(h.now, pings[0].payload);
+    BOOST_TEST(describe(pong) == "Pong HeartbeatAnswered");
+    for (const auto& answered : reportsOf<metrics::HeartbeatAnswered>(pong)) {
+      rtts.push_back(answered.rtt_seconds);
     }
-    if (second == 150) {
-      // The heartbeat sent at 60 s is 90 s overdue now.
-      BOOST_TEST(!h.s.up());
-    }
+    append(all, pong);
   }
   BOOST_TEST(commandsOf<sess::CloseConnection>(all).empty());
-  BOOST_TEST(hasState(all, SessionState::Subscribed, false));
-  BOOST_TEST((h.s.state() == SessionState::Subscribed));
-  // A late echo of the newest heartbeat brings `up` back.
-  const auto heartbeats = commandsOf<sess::SendHeartbeat>(all);
-  BOOST_REQUIRE(heartbeats.size() == 3u);
-  const Commands back = h.s.onFrame(h.now, echo(heartbeats.back().sequence));
-  BOOST_TEST(describe(back) == "Frame(HeartBeat) HeartbeatAnswered State(subscribed,up)");
+  BOOST_TEST(reportsOf<metrics::Disconnected>(all).empty());
+  BOOST_TEST(h.s.up());
+  BOOST_REQUIRE(rtts.size() == 10u);
+  for (const double rtt : rtts) {
+    BOOST_TEST(rtt == 0.04, boost::test_tools::tolerance(1e-9));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(first_answer_of_echo_or_pong_gives_the_rtt_and_the_second_is_ignored) {
+  Harness h;
+  h.goLive();
+  const Commands out = h.advance(60s);
+  const auto hb = commandsOf<sess::SendHeartbeat>(out);
+  BOOST_REQUIRE(hb.size() == 1u);
+  h.now += 100ms;
+  BOOST_TEST(describe(h.s.onPong(h.now, "unrelated")) == "Pong");
+  const auto answered = reportsOf<metrics::HeartbeatAnswered>(h.s.onPong(h.now, hb[0].sequence));
+  BOOST_REQUIRE(answered.size() == 1u);
+  BOOST_TEST(answered[0].rtt_seconds == 0.1, boost::test_tools::tolerance(1e-9));
+  h.now += 100ms;
+  BOOST_TEST(describe(h.s.onFrame(h.now, echo(hb[0].sequence))) == "Frame(HeartBeat)");
+}
+
+BOOST_AUTO_TEST_CASE(an_unanswered_ping_without_frames_still_times_out) {
+  Harness h;
+  h.goLive();
+  h.advance(60s);
+  BOOST_TEST(describe(h.advance(29999ms)) == "");
+  // An unrelated PONG (not ours) is still a sign of life.
+  h.s.onPong(h.now, "unsolicited");
+  BOOST_TEST(describe(h.advance(89999ms)).find("Disconnected") == std::string::npos);
+  BOOST_TEST(describe(h.advance(1ms)).find("Disconnected(heartbeat_timeout)") != std::string::npos);
+  // A PONG after the connection was dropped is ignored.
+  BOOST_TEST(h.s.onPong(h.now, "late").empty());
+}
+
+BOOST_AUTO_TEST_CASE(incomplete_message_close_has_its_own_reason) {
+  Harness h;
+  h.goLive();
+  const Commands closed = h.s.onClosed(
+      h.now, {sess::CloseCause::IncompleteMessage, std::nullopt, "unfinished after 90000 ms"});
+  BOOST_TEST(describe(closed) == "Disconnected(incomplete_message) State(backoff)");
+  BOOST_TEST(reportsOf<metrics::Disconnected>(closed)[0].detail ==
+             "message left incomplete: unfinished after 90000 ms");
+}
+
+BOOST_AUTO_TEST_CASE(first_push_before_any_subscribe_reply_goes_live) {
+  Harness h;
+  h.start();
+  h.s.onControlToken(h.now, grant());
+  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onConnected(h.now);
+  // A rejected frame or an unknown shape is no proof of a subscription.
+  BOOST_TEST(describe(h.s.onFrame(h.now, rejection(metrics::RejectReason::InvalidJson))) ==
+             "Rejected(invalid_json)");
+  BOOST_TEST(!h.s.up());
+  const Commands first = h.s.onFrame(h.now, push(metrics::SpeakersUpdate{}, "SpeakerChangeNotify"));
+  BOOST_TEST(describe(first) ==
+             "Frame(SpeakerChangeNotify) Subscribed State(subscribed,up) OtherEvent");
+  BOOST_TEST(h.s.up());
+  // A Subscribe reply arriving later changes nothing; the subscribe deadline no longer applies.
+  BOOST_TEST(describe(h.s.onFrame(h.now, subscribeReply(0))) == "Frame(Subscribe)");
+  BOOST_TEST(describe(h.advance(59s)) == "");
+  BOOST_TEST(describe(h.advance(1s)) == "SendHeartbeat SendPing");
+  BOOST_TEST(h.s.up());
 }
 
 BOOST_AUTO_TEST_CASE(server_close_backs_off_then_reconnects) {
@@ -613,16 +696,26 @@ BOOST_AUTO_TEST_CASE(subscribe_failure_closes_and_backs_off) {
              "Frame(Subscribe) CloseConnection ConnectFailed(subscribe) State(backoff)");
   BOOST_TEST(reportsOf<metrics::ConnectFailed>(refused)[0].detail == "returnCode 5 (AUTH? FAILED)");
   BOOST_TEST(reportsOf<metrics::Subscribed>(refused).empty());
+  // The server refused the control token: the next attempt fetches a fresh one instead of
+  // reusing the refused token until its refresh time.
+  const Commands retry = h.toDeadline();
+  BOOST_TEST(describe(retry) == "State(connecting) FetchControlToken");
+  BOOST_TEST(!commandsOf<sess::FetchControlToken>(retry)[0].current_token.has_value());
 }
 
-BOOST_AUTO_TEST_CASE(missing_subscribe_reply_times_out) {
-  Harness h;
+BOOST_AUTO_TEST_CASE(missing_subscribe_reply_and_push_time_out_after_subscribe_timeout) {
+  sess::SessionOptions options = defaultOptions();
+  options.subscribe_timeout = 3s;  // api.timeout; unrelated to heartbeat_timeout
+  Harness h(options);
   h.start();
   h.s.onControlToken(h.now, grant());
   h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   h.s.onConnected(h.now);
-  BOOST_TEST(describe(h.advance(89s)) == "");
-  BOOST_TEST(describe(h.advance(1s)) == "CloseConnection ConnectFailed(subscribe) State(backoff)");
+  BOOST_TEST(describe(h.advance(2999ms)) == "");
+  const Commands failed = h.advance(1ms);
+  BOOST_TEST(describe(failed) == "CloseConnection ConnectFailed(subscribe) State(backoff)");
+  BOOST_TEST(reportsOf<metrics::ConnectFailed>(failed)[0].detail ==
+             "no Subscribe reply and no push within 3 s");
 }
 
 BOOST_AUTO_TEST_CASE(handshake_failure_is_a_connect_failure) {
