@@ -31,14 +31,6 @@ namespace {
 using session::Clock;
 using std::chrono::milliseconds;
 
-/// PONGs received so far on `connection`, or nullopt while the transport does not report them.
-/// WsConnection answers the server's PINGs but neither sends PINGs nor reports PONGs, so the
-/// probe cannot see any: this is the one place to connect a PONG count once the transport
-/// offers one; the report prints "not observable in this build" while it returns nullopt.
-std::optional<std::size_t> pongsReceived(const transport::WsConnection& /*connection*/) {
-  return std::nullopt;
-}
-
 /// Server-provided text on one report line: printable ASCII only, bounded.
 std::string printable(const std::string& text) {
   std::string out;
@@ -111,7 +103,7 @@ class Probe {
   std::optional<std::pair<std::string, milliseconds>> first_push_;  // action, after Subscribe
   std::size_t heartbeats_sent_ = 0;
   std::vector<double> rtt_seconds_;
-  std::optional<std::size_t> pongs_;
+  std::size_t pongs_ = 0;
   std::size_t largest_frame_bytes_ = 0;
   std::string largest_frame_action_;
   std::map<std::string, FrameKind> frames_;             // by action label
@@ -251,7 +243,17 @@ session::Commands Probe::perform(session::Command& command) {
                                                subscribe->sequence, meeting_id));
   }
   if (const auto* heartbeat = std::get_if<session::SendHeartbeat>(&command)) {
-    return sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
+    auto next = sendFrame(protocol::encodeHeartbeat(heartbeat->sequence));
+    if (connection_) ++heartbeats_sent_;  // a failed send has dropped the connection instead
+    return next;
+  }
+  if (const auto* ping = std::get_if<session::SendPing>(&command)) {
+    if (!connection_) return {};
+    const auto sent = connection_->sendPing(ping->payload);
+    if (sent.ok()) return {};
+    connection_.reset();
+    return session_->onClosed(
+        Clock::now(), {session::CloseCause::Error, std::nullopt, describeFailure(sent.failure())});
   }
   if (std::holds_alternative<session::CloseConnection>(command)) {
     if (connection_) connection_->close();
@@ -353,7 +355,6 @@ session::Commands Probe::receive(milliseconds wait) {
     return {};
   }
   const transport::WsEvent event = connection_->receive(wait);
-  if (const auto pongs = pongsReceived(*connection_)) pongs_ = pongs;
   if (auto* text = std::get_if<transport::WsText>(&event)) return onText(std::move(text->text));
   const auto now = Clock::now();
   if (const auto* binary = std::get_if<transport::WsBinary>(&event)) {
@@ -363,6 +364,18 @@ session::Commands Probe::receive(milliseconds wait) {
     return session_->onFrame(now, std::move(decoded));
   }
   if (std::holds_alternative<transport::WsTimeout>(event)) return {};
+  if (const auto* pong = std::get_if<transport::WsPong>(&event)) {
+    ++pongs_;
+    return session_->onPong(now, pong->payload);
+  }
+  if (const auto* incomplete = std::get_if<transport::WsIncompleteMessage>(&event)) {
+    connection_.reset();
+    close_ = "fragmented message unfinished after " +
+             std::to_string(websocket_.message_timeout.count()) + " ms (" +
+             std::to_string(incomplete->bytes_received) + " bytes received)";
+    line("close", *close_);
+    return session_->onClosed(now, {session::CloseCause::IncompleteMessage, std::nullopt, *close_});
+  }
   if (const auto* closed = std::get_if<transport::WsClosed>(&event)) {
     connection_.reset();
     close_ = "close code " + std::to_string(closed->code) +
@@ -434,11 +447,9 @@ void Probe::onReport(const metrics::EventBody& event) {
         "subscribed " + how + " " +
         millisecondsText(since(subscribe_sent_at_.value_or(Clock::now()))) + " after Subscribe";
     line("subscribe", step_results_["subscribe"]);
-  } else if (std::holds_alternative<metrics::HeartbeatSent>(event)) {
-    ++heartbeats_sent_;
   } else if (const auto* answered = std::get_if<metrics::HeartbeatAnswered>(&event)) {
     rtt_seconds_.push_back(answered->rtt_seconds);
-    line("heartbeat", "echo after " + rttText(answered->rtt_seconds));
+    line("heartbeat", "answered (echo or PONG) after " + rttText(answered->rtt_seconds));
   } else if (const auto* rejected = std::get_if<metrics::FrameRejected>(&event)) {
     ++rejected_frames_[metrics::toLabel(rejected->reason)];
   }
@@ -474,13 +485,14 @@ void Probe::writeSummary() {
   row("HeartBeat", "sent " + std::to_string(heartbeats_sent_) + ", echoes seen " +
                        std::to_string(echoes == frames_.end() ? 0 : echoes->second.count));
   if (rtt_seconds_.empty()) {
-    row("HeartBeat RTT", "no echo");
+    row("HeartBeat RTT", "no echo and no PONG");
   } else {
     const auto [low, high] = std::minmax_element(rtt_seconds_.begin(), rtt_seconds_.end());
     row("HeartBeat RTT", "last " + rttText(rtt_seconds_.back()) + ", min " + rttText(*low) +
                              ", max " + rttText(*high));
   }
-  row("PONG seen", pongs_ ? std::to_string(*pongs_) + " PONGs" : "not observable in this build");
+  row("PONG seen", pongs_ > 0 ? std::to_string(pongs_) + " PONGs (a PING goes with every HeartBeat)"
+                              : "none (a PING goes with every HeartBeat)");
   row("largest frame", largest_frame_bytes_ == 0 ? "none"
                                                  : std::to_string(largest_frame_bytes_) +
                                                        " bytes (" + largest_frame_action_ + ")");

@@ -791,7 +791,7 @@ BOOST_AUTO_TEST_CASE(ws_unfinished_message_ends_after_message_timeout_despite_pi
   }));
   WsOptions options = wsOptions();
   options.message_timeout = 800ms;
-  auto opened = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  auto opened = WsConnection::open(server.url("wss"), kMeetingId, hme::Secret(kWsToken), options);
   BOOST_REQUIRE(opened.ok());
   WsConnection ws = std::move(opened).value();
   const auto start = Clock::now();
@@ -861,7 +861,7 @@ BOOST_AUTO_TEST_CASE(ws_interrupt_receive_ends_a_read_stuck_inside_a_frame) {
   // inside a frame, only interruptReceive can.
   WsOptions options = wsOptions();
   options.timeout = 10s;
-  auto opened = WsConnection::open(server.url("wss"), kMeetingId, kWsToken, options);
+  auto opened = WsConnection::open(server.url("wss"), kMeetingId, hme::Secret(kWsToken), options);
   BOOST_REQUIRE(opened.ok());
   WsConnection ws = std::move(opened).value();
   BOOST_REQUIRE(mailbox.take(kWait).value_or("none") == "half frame sent");

@@ -459,7 +459,7 @@ BOOST_AUTO_TEST_CASE(first_push_before_any_subscribe_reply_goes_live) {
   Harness h;
   h.start();
   h.s.onControlToken(h.now, grant());
-  h.s.onWsToken(h.now, sess::WsTokenGrant{"ws"});
+  h.s.onWsToken(h.now, sess::WsTokenGrant{hme::Secret("ws")});
   h.s.onConnected(h.now);
   // A rejected frame or an unknown shape is no proof of a subscription.
   BOOST_TEST(describe(h.s.onFrame(h.now, rejection(metrics::RejectReason::InvalidJson))) ==
