@@ -8,7 +8,7 @@ set -euo pipefail
 
 # Building (cmake -DHME_BUILD_TESTS=OFF -DHME_BUILD_BENCH=OFF) and running the exporter.
 demo_packages=(
-  cmake g++ pkg-config
+  cmake make g++ pkg-config  # minbase has no make; g++ does not bring it
   libpoco-dev prometheus-cpp-dev libyaml-cpp-dev libssl-dev zlib1g-dev
   libsimdjson-dev  # push-frame decoding (plugin/protocol) and the ingest benchmark's baseline
   libcrypt-dev     # crypt_r for bcrypt in --web.config.file basic auth
