@@ -168,6 +168,12 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Every key the loader accepts, as paths from the document's root in document order: each
+/// section (`api`, `metrics.poor_network`, `discovery.webhook`) and each key in it (`api.url`);
+/// keys of list items take `[]` (`meetings[].id`). The loader takes each map's allowed keys from
+/// this list, so what it accepts and what the list says cannot differ. Thread-safe.
+const std::vector<std::string>& configKeyPaths();
+
 /// Reads and validates the config file at `path`; relative file paths inside it resolve against
 /// the file's folder. Throws ConfigError (`cannot read config file "<path>": <reason>` when the
 /// file itself cannot be read). Adds a warning to Config::warnings when the file holds a plain

@@ -126,11 +126,32 @@ std::string expandEnv(const std::string& text, const std::string& path) {
   return out;
 }
 
-// Calls visit(key, value, key_path) for each entry of a map, rejecting unknown and repeated keys.
-// A null node (`api:` with nothing under it) keeps every default.
+// The schema path of a key path: list indexes become [] (`meetings[2]` → `meetings[]`).
+std::string schemaPath(const std::string& path) {
+  static const std::regex index(R"(\[[0-9]+\])");
+  return std::regex_replace(path, index, "[]");
+}
+
+// The keys configKeyPaths() lists directly under `section` (empty: the top level), in order.
+Keys keysUnder(const std::string& section) {
+  const std::string prefix = section.empty() ? "" : section + ".";
+  Keys keys;
+  for (const std::string& key_path : configKeyPaths()) {
+    if (key_path.size() <= prefix.size() || key_path.compare(0, prefix.size(), prefix) != 0) {
+      continue;
+    }
+    const std::string_view rest = std::string_view(key_path).substr(prefix.size());
+    if (rest.find_first_of(".[") == std::string_view::npos) keys.push_back(rest);
+  }
+  return keys;
+}
+
+// Calls visit(key, value, key_path) for each entry of a map, rejecting repeated keys and keys
+// that configKeyPaths() does not list under `path`. A null node (`api:` with nothing under it)
+// keeps every default.
 template <typename Visit>
-void forEachKey(const Node& node, const std::string& path, const Keys& allowed, bool echo,
-                Visit&& visit) {
+void forEachKey(const Node& node, const std::string& path, bool echo, Visit&& visit) {
+  const Keys allowed = keysUnder(schemaPath(path));
   if (node.IsNull()) return;
   if (!node.IsMap()) fail(path, "expected a map, got " + kindOf(node, echo));
   std::vector<std::string> seen;
@@ -252,7 +273,7 @@ std::string serverNameValue(const Node& node, const std::string& path) {
 
 void parseWebSocketTls(const Node& node, const std::string& path, const std::string& base_dir,
                        WebSocketTlsConfig& tls) {
-  forEachKey(node, path, {"server_name", "ca_file", "insecure_skip_verify"}, true,
+  forEachKey(node, path, true,
              [&](const std::string& key, const Node& value, const std::string& key_path) {
                if (key == "server_name") {
                  tls.server_name = serverNameValue(value, key_path);
@@ -266,8 +287,8 @@ void parseWebSocketTls(const Node& node, const std::string& path, const std::str
 
 void parseApi(const Node& node, const std::string& path, const std::string& base_dir,
               ApiConfig& api) {
-  forEachKey(node, path, {"url", "ca_file", "insecure_skip_verify", "timeout", "websocket_tls"},
-             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
+  forEachKey(node, path, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
                if (key == "url") {
                  api.url = stringValue(value, key_path);
                  if (api.url.rfind("https://", 0) != 0) {
@@ -309,10 +330,8 @@ std::vector<std::string> subscribeValue(const Node& node, const std::string& pat
 }
 
 void parseSession(const Node& node, const std::string& path, SessionConfig& session) {
-  forEachKey(node, path,
-             {"heartbeat_interval", "heartbeat_timeout", "backoff_initial", "backoff_max",
-              "token_refresh_before", "max_frame_bytes", "subscribe"},
-             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
+  forEachKey(node, path, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
                if (key == "heartbeat_interval") {
                  session.heartbeat_interval = positiveDuration(value, key_path);
                  if (session.heartbeat_interval >= kServerSilenceLimit) {
@@ -357,10 +376,8 @@ void parseSession(const Node& node, const std::string& path, SessionConfig& sess
 }
 
 void parseMetrics(const Node& node, const std::string& path, MetricsConfig& metrics) {
-  forEachKey(node, path,
-             {"participant_series", "participant_names", "max_participants_per_meeting",
-              "ended_meeting_retention", "poor_network"},
-             true, [&](const std::string& key, const Node& value, const std::string& key_path) {
+  forEachKey(node, path, true,
+             [&](const std::string& key, const Node& value, const std::string& key_path) {
                if (key == "participant_series") {
                  metrics.participant_series = boolValue(value, key_path);
                } else if (key == "participant_names") {
@@ -371,7 +388,7 @@ void parseMetrics(const Node& node, const std::string& path, MetricsConfig& metr
                  metrics.ended_meeting_retention = durationValue(value, key_path);
                } else {
                  PoorNetworkConfig& poor = metrics.poor_network;
-                 forEachKey(value, key_path, {"packet_loss_ratio", "rtt", "jitter"}, true,
+                 forEachKey(value, key_path, true,
                             [&](const std::string& k, const Node& v, const std::string& p) {
                               if (k == "rtt") {
                                 poor.rtt = durationValue(v, p);
@@ -408,7 +425,7 @@ std::size_t unsignedValue(const Node& node, const std::string& path) {
 }
 
 void parseSharding(const Node& node, const std::string& path, ShardingConfig& sharding) {
-  forEachKey(node, path, {"index", "count"}, true,
+  forEachKey(node, path, true,
              [&](const std::string& key, const Node& value, const std::string& key_path) {
                (key == "index" ? sharding.index : sharding.count) = unsignedValue(value, key_path);
              });
@@ -435,7 +452,7 @@ void parseMeetings(const Node& node, const std::string& base_dir,
     }
     std::optional<std::string> id, password, password_file;
     bool literal = false;
-    forEachKey(node[i], path, {"id", "host_password", "host_password_file"}, false,
+    forEachKey(node[i], path, false,
                [&](const std::string& key, const Node& value, const std::string& key_path) {
                  std::string text = stringValue(value, key_path);
                  if (key == "host_password")
@@ -539,26 +556,25 @@ WebhookConfig parseWebhook(const Node& node, const std::string& path, const std:
   WebhookConfig webhook;
   std::optional<std::string> hook_path, subscriber_id;
   SecretSource key;
-  forEachKey(node, path, {"path", "subscriber_id", "subscriber_key", "subscriber_key_file"}, false,
-             [&](const std::string& k, const Node& value, const std::string& key_path) {
-               if (k == "path") {
-                 hook_path = stringValue(value, key_path);
-                 if (hook_path->empty() || hook_path->front() != '/') {
-                   fail(key_path, "must start with '/', got " + quote(*hook_path));
-                 }
-                 if (*hook_path == "/" || hook_path->rfind("/-/", 0) == 0) {
-                   fail(key_path,
-                        "must not be / or start with /-/ (the exporter's own pages), got " +
-                            quote(*hook_path));
-                 }
-               } else if (k == "subscriber_id") {
-                 subscriber_id = nonEmpty(value, key_path);
-               } else if (k == "subscriber_key") {
-                 key.inline_value = nonEmpty(value, key_path);
-               } else {
-                 key.file = nonEmpty(value, key_path);
-               }
-             });
+  forEachKey(
+      node, path, false, [&](const std::string& k, const Node& value, const std::string& key_path) {
+        if (k == "path") {
+          hook_path = stringValue(value, key_path);
+          if (hook_path->empty() || hook_path->front() != '/') {
+            fail(key_path, "must start with '/', got " + quote(*hook_path));
+          }
+          if (*hook_path == "/" || hook_path->rfind("/-/", 0) == 0) {
+            fail(key_path, "must not be / or start with /-/ (the exporter's own pages), got " +
+                               quote(*hook_path));
+          }
+        } else if (k == "subscriber_id") {
+          subscriber_id = nonEmpty(value, key_path);
+        } else if (k == "subscriber_key") {
+          key.inline_value = nonEmpty(value, key_path);
+        } else {
+          key.file = nonEmpty(value, key_path);
+        }
+      });
   if (!hook_path) fail(path, "needs path");
   if (!subscriber_id) fail(path, "needs subscriber_id");
   webhook.path = std::move(*hook_path);
@@ -576,35 +592,32 @@ DiscoveryConfig parseDiscovery(const Node& node, const std::string& base_dir) {
   DiscoveryConfig discovery;
   std::optional<std::string> app_id;
   SecretSource key;
-  forEachKey(
-      node, path,
-      {"app_id", "app_key", "app_key_file", "interval", "include_webinars", "include_subject",
-       "exclude_subject", "include_scheduler", "exclude_scheduler", "max_meetings", "webhook"},
-      false, [&](const std::string& k, const Node& value, const std::string& key_path) {
-        if (k == "app_id") {
-          app_id = nonEmpty(value, key_path);
-        } else if (k == "app_key") {
-          key.inline_value = nonEmpty(value, key_path);
-        } else if (k == "app_key_file") {
-          key.file = nonEmpty(value, key_path);
-        } else if (k == "interval") {
-          discovery.interval = positiveDuration(value, key_path);
-        } else if (k == "include_webinars") {
-          discovery.include_webinars = boolValue(value, key_path);
-        } else if (k == "include_subject") {
-          discovery.include_subject = regexValue(value, key_path);
-        } else if (k == "exclude_subject") {
-          discovery.exclude_subject = regexValue(value, key_path);
-        } else if (k == "include_scheduler") {
-          discovery.include_scheduler = regexValue(value, key_path);
-        } else if (k == "exclude_scheduler") {
-          discovery.exclude_scheduler = regexValue(value, key_path);
-        } else if (k == "max_meetings") {
-          discovery.max_meetings = positiveCount(value, key_path);
-        } else {
-          discovery.webhook = parseWebhook(value, key_path, base_dir);
-        }
-      });
+  forEachKey(node, path, false,
+             [&](const std::string& k, const Node& value, const std::string& key_path) {
+               if (k == "app_id") {
+                 app_id = nonEmpty(value, key_path);
+               } else if (k == "app_key") {
+                 key.inline_value = nonEmpty(value, key_path);
+               } else if (k == "app_key_file") {
+                 key.file = nonEmpty(value, key_path);
+               } else if (k == "interval") {
+                 discovery.interval = positiveDuration(value, key_path);
+               } else if (k == "include_webinars") {
+                 discovery.include_webinars = boolValue(value, key_path);
+               } else if (k == "include_subject") {
+                 discovery.include_subject = regexValue(value, key_path);
+               } else if (k == "exclude_subject") {
+                 discovery.exclude_subject = regexValue(value, key_path);
+               } else if (k == "include_scheduler") {
+                 discovery.include_scheduler = regexValue(value, key_path);
+               } else if (k == "exclude_scheduler") {
+                 discovery.exclude_scheduler = regexValue(value, key_path);
+               } else if (k == "max_meetings") {
+                 discovery.max_meetings = positiveCount(value, key_path);
+               } else {
+                 discovery.webhook = parseWebhook(value, key_path, base_dir);
+               }
+             });
   if (!app_id) fail(path, "needs app_id");
   discovery.app_id = std::move(*app_id);
   discovery.app_key = resolveSecret(key, path, "app_key", base_dir);
@@ -612,6 +625,61 @@ DiscoveryConfig parseDiscovery(const Node& node, const std::string& base_dir) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& configKeyPaths() {
+  static const std::vector<std::string> paths = {
+      "api",
+      "api.url",
+      "api.ca_file",
+      "api.insecure_skip_verify",
+      "api.timeout",
+      "api.websocket_tls",
+      "api.websocket_tls.server_name",
+      "api.websocket_tls.ca_file",
+      "api.websocket_tls.insecure_skip_verify",
+      "session",
+      "session.heartbeat_interval",
+      "session.heartbeat_timeout",
+      "session.backoff_initial",
+      "session.backoff_max",
+      "session.token_refresh_before",
+      "session.max_frame_bytes",
+      "session.subscribe",
+      "metrics",
+      "metrics.participant_series",
+      "metrics.participant_names",
+      "metrics.max_participants_per_meeting",
+      "metrics.ended_meeting_retention",
+      "metrics.poor_network",
+      "metrics.poor_network.packet_loss_ratio",
+      "metrics.poor_network.rtt",
+      "metrics.poor_network.jitter",
+      "meetings",
+      "meetings[].id",
+      "meetings[].host_password",
+      "meetings[].host_password_file",
+      "sharding",
+      "sharding.index",
+      "sharding.count",
+      "discovery",
+      "discovery.app_id",
+      "discovery.app_key",
+      "discovery.app_key_file",
+      "discovery.interval",
+      "discovery.include_webinars",
+      "discovery.include_subject",
+      "discovery.exclude_subject",
+      "discovery.include_scheduler",
+      "discovery.exclude_scheduler",
+      "discovery.max_meetings",
+      "discovery.webhook",
+      "discovery.webhook.path",
+      "discovery.webhook.subscriber_id",
+      "discovery.webhook.subscriber_key",
+      "discovery.webhook.subscriber_key_file",
+  };
+  return paths;
+}
 
 Config loadConfigFile(const std::string& path) {
   std::string text;
@@ -648,7 +716,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
     throw ConfigError("YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                       std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  const std::string top_keys = "api, session, metrics, meetings, sharding, discovery";
+  const std::string top_keys = joinKeys(keysUnder(""));
   if (documents.empty() || documents[0].IsNull()) {
     throw ConfigError("config is empty: expected a map with keys " + top_keys);
   }
@@ -662,7 +730,7 @@ Config loadConfigText(const std::string& yaml, const std::string& base_dir) {
                       kindOf(root, false));
   }
   Config config;
-  forEachKey(root, "", {"api", "session", "metrics", "meetings", "sharding", "discovery"}, false,
+  forEachKey(root, "", false,
              [&](const std::string& key, const Node& value, const std::string& path) {
                if (key == "api") {
                  parseApi(value, path, base_dir, config.api);
