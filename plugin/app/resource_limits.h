@@ -15,9 +15,10 @@ namespace hme::app {
 /// Descriptors the process keeps apart from its meetings: stdio, listeners, the signalfd, the
 /// scrapes and webhooks in flight, discovery's management calls.
 inline constexpr std::size_t kReservedDescriptors = 32;
-/// Descriptors one meeting holds at most: its WebSocket, its wake-up eventfd, and a REST
-/// connection while it fetches a token (during a token refresh all three are open).
-inline constexpr std::size_t kDescriptorsPerMeeting = 3;
+/// Descriptors one meeting holds at most: its WebSocket, a duplicate of that socket (a stop
+/// shuts its read side to end a read stuck inside a frame), its wake-up eventfd, and a REST
+/// connection while it fetches a token (during a token refresh all four are open).
+inline constexpr std::size_t kDescriptorsPerMeeting = 4;
 
 /// The RLIMIT_NOFILE soft limit that `meetings` meetings need (the number to set as
 /// `LimitNOFILE` / `ulimit -n`).
