@@ -313,35 +313,27 @@ Result<WsConnection> WsConnection::open(const std::string& ws_url, const std::st
 }
 
 Result<void> WsConnection::send(std::string_view text) {
-  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
   if (text.size() > kMaxSendBytes) {
+    if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
     return makeFailure(TransportError::TooLarge, "message too large to send", {});
   }
-  try {
-    const int length = static_cast<int>(text.size());
-    const int sent = impl_->socket->sendFrame(text.empty() ? kEmpty : text.data(), length,
-                                              WebSocket::FRAME_TEXT);
-    if (sent != length) {
-      impl_->discard();
-      return makeFailure(TransportError::Io, "short write", {});
-    }
-    return {};
-  } catch (...) {
-    Failure failure = detail::failureFromCurrentException({});
-    impl_->discard();
-    return failure;
-  }
+  return sendFrame(text, WebSocket::FRAME_TEXT);
 }
 
 Result<void> WsConnection::sendPing(std::string_view payload) {
-  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
   if (payload.size() > static_cast<std::size_t>(kMaxControlPayload)) {
+    if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
     return makeFailure(TransportError::TooLarge, "PING payload above 125 bytes", {});
   }
+  return sendFrame(payload, WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+}
+
+Result<void> WsConnection::sendFrame(std::string_view payload, int flags) {
+  if (!usable()) return makeFailure(TransportError::Closed, "connection is not usable", {});
   try {
     const int length = static_cast<int>(payload.size());
-    const int sent = impl_->socket->sendFrame(payload.empty() ? kEmpty : payload.data(), length,
-                                              WebSocket::FRAME_FLAG_FIN | WebSocket::FRAME_OP_PING);
+    const int sent =
+        impl_->socket->sendFrame(payload.empty() ? kEmpty : payload.data(), length, flags);
     if (sent != length) {
       impl_->discard();
       return makeFailure(TransportError::Io, "short write", {});

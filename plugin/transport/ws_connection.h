@@ -145,6 +145,8 @@ class WsConnection {
 
  private:
   struct Impl;
+  /// Sends one frame with Poco's `flags` (opcode and FIN); failures as for send().
+  Result<void> sendFrame(std::string_view payload, int flags);
   explicit WsConnection(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -26,6 +26,7 @@
 #include "Poco/Net/SocketAddress.h"
 #include "Poco/StreamCopier.h"
 #include "tests/integration/exporter_fixture.h"
+#include "tests/integration/temp_dir.h"
 
 namespace {
 
@@ -35,32 +36,6 @@ namespace fs = std::filesystem;
 
 const std::string kA = "930000001";
 const std::string kB = "930000002";
-
-/// A temporary folder, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hme-itest-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
 
 // A config file for the exporter pointing to the simulator; passwords go to files next to it.
 std::string configYaml(const TempDir& dir, const std::string& api_url,

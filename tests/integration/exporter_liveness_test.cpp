@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/integration/exporter_fixture.h"
+#include "tests/integration/temp_dir.h"
 
 namespace {
 
@@ -65,32 +66,6 @@ std::string callPattern(const ExporterHarness& h, const std::string& meeting_id)
     pattern += call.accepted ? kind : static_cast<char>(kind - 'A' + 'a');
   }
   return pattern;
-}
-
-/// A temporary folder, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hme-liveness-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
 }  // namespace

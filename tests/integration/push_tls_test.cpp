@@ -14,6 +14,7 @@
 
 #include "simulator/pki.h"
 #include "tests/integration/exporter_fixture.h"
+#include "tests/integration/temp_dir.h"
 
 namespace {
 
@@ -23,26 +24,13 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kMeeting = "930000001";
 
-/// A private temporary folder for generated TLS files, removed with everything in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "hme-pushtls-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
 /// The "raw-IP push URL with a DNS-only certificate" profile: the certificate names localhost
 /// (the API URL's host) and push.meeting.test, no IP address, while the wsURL is
 /// wss://127.0.0.1:port.
 struct DnsOnlyPki {
   TempDir dir;
   hme::simulator::PkiFiles files =
-      hme::simulator::generatePki(dir.path, hme::simulator::dnsOnlyPkiOptions());
+      hme::simulator::generatePki(dir.path().string(), hme::simulator::dnsOnlyPkiOptions());
 
   hme::simulator::SimulatorOptions simulatorOptions() const {
     hme::simulator::SimulatorOptions options = testSimulatorOptions();

@@ -27,6 +27,7 @@
 #include "Poco/Net/HTTPResponse.h"
 #include "Poco/StreamCopier.h"
 #include "tests/integration/exporter_fixture.h"
+#include "tests/integration/temp_dir.h"
 
 namespace {
 
@@ -36,31 +37,6 @@ namespace fs = std::filesystem;
 
 constexpr int kMeetings = 100;
 constexpr int kOpenFileLimit = 64;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hme-rlimit-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
 
 std::string meetingId(int index) { return std::to_string(960000000 + index); }
 
